@@ -1,0 +1,131 @@
+"""openprovider_ssl: an asyncio SDK for the Openprovider SSL certificate API.
+
+import openprovider_ssl as op
+
+async with op.Client.from_env() as client:
+    renewed = await client.orders.renew(31027)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .client import PRODUCTION_URL, SANDBOX_URL, Client
+from .errors import (
+    AccessDeniedError,
+    APIError,
+    AuthenticationError,
+    IdenticalCallLimitError,
+    LoginLimitError,
+    MaintenanceError,
+    OpenproviderError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ResponseError,
+    RetryBudgetExhaustedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .models import (
+    RENEW_WINDOW,
+    UPDATABLE_FIELDS,
+    ApiWarning,
+    ApproverEmailList,
+    ApproverEmailResent,
+    ApproverEmailUpdated,
+    Cancelled,
+    Created,
+    CreatedCsr,
+    CsrPublicKey,
+    CsrSubject,
+    DecodedCsr,
+    DomainValidationMethod,
+    DomainValidationStatuses,
+    Order,
+    OrderAdditionalData,
+    OrderOptions,
+    OrderPage,
+    OrderResult,
+    OrderStatus,
+    OtpToken,
+    Product,
+    ProductLevelPrices,
+    ProductPage,
+    ProductPrice,
+    ProductPriceGroup,
+    ProductPrices,
+    ProductWarranty,
+    Reissued,
+    Renewed,
+    SupportedSoftware,
+    Updated,
+)
+from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from . import testing
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRODUCTION_URL",
+    "RENEW_WINDOW",
+    "SANDBOX_URL",
+    "UPDATABLE_FIELDS",
+    "APIError",
+    "AccessDeniedError",
+    "ApiWarning",
+    "ApproverEmailList",
+    "ApproverEmailResent",
+    "ApproverEmailUpdated",
+    "AuthenticationError",
+    "Cancelled",
+    "Client",
+    "Created",
+    "CreatedCsr",
+    "CsrPublicKey",
+    "CsrSubject",
+    "DecodedCsr",
+    "DomainValidationMethod",
+    "DomainValidationStatuses",
+    "IdenticalCallLimitError",
+    "LoginLimitError",
+    "MaintenanceError",
+    "OpenproviderError",
+    "Order",
+    "OrderAdditionalData",
+    "OrderOptions",
+    "OrderPage",
+    "OrderResult",
+    "OrderStatus",
+    "OtpToken",
+    "OutcomeUnknownError",
+    "Product",
+    "ProductLevelPrices",
+    "ProductPage",
+    "ProductPrice",
+    "ProductPriceGroup",
+    "ProductPrices",
+    "ProductWarranty",
+    "RateLimitError",
+    "Reissued",
+    "Renewed",
+    "ResponseError",
+    "RetryBudgetExhaustedError",
+    "RetryPolicy",
+    "ServerError",
+    "SupportedSoftware",
+    "TransportError",
+    "Updated",
+    "ValidationError",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The fake server pulls in aiohttp.web; load it only when someone asks for it.
+    if name == "testing":
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

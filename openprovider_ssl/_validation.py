@@ -1,0 +1,147 @@
+"""Argument checks, run before a request is built: bad input never reaches the network.
+
+Each function returns the value in the form the API wants, or raises ``ValidationError``
+naming the argument. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ValidationError
+from .models import DomainValidationMethod
+
+_INT32_MAX = 2**31 - 1
+_HOSTNAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z", re.IGNORECASE)
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\Z")
+_CSR = re.compile(
+    r"\s*-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n"
+    r"[A-Za-z0-9+/=\r\n]+"
+    r"-----END (NEW )?CERTIFICATE REQUEST-----\s*\Z"
+)
+_HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+_VALIDATION_METHOD = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+
+
+def positive_int(name: str, value: object) -> int:
+    """An id: a positive int32. Strings, floats and bools are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, f"must be a positive integer, got {_show(value)}")
+    if not 0 < value <= _INT32_MAX:
+        raise ValidationError(name, f"must be between 1 and {_INT32_MAX}, got {value}")
+    return value
+
+
+def order_id(value: object) -> int:
+    return positive_int("order_id", value)
+
+
+def choice(name: str, value: object, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValidationError(name, f"must be one of {options}, got {_show(value)}")
+    return value
+
+
+def boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(name, f"must be True or False, got {_show(value)}")
+    return value
+
+
+def hostname(name: str, value: object) -> str:
+    """A DNS name, optionally a wildcard (``*.example.com``); no schemes, paths or spaces."""
+    if not isinstance(value, str) or not 0 < len(value) <= 253:
+        raise ValidationError(name, f"must be a hostname, got {_show(value)}")
+    labels = value.removeprefix("*.").rstrip(".").split(".")
+    if len(labels) < 2 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        raise ValidationError(name, f"must be a hostname such as example.com, got {_show(value)}")
+    return value
+
+
+def hostnames(name: str, value: object) -> list[str]:
+    items = _sequence(name, value)
+    if not items:
+        raise ValidationError(name, "must name at least one hostname")
+    return [hostname(f"{name}[{i}]", item) for i, item in enumerate(items)]
+
+
+def email(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _EMAIL.match(value) or ".." in value:
+        raise ValidationError(name, f"must be an email address, got {_show(value)}")
+    hostname(name, value.rpartition("@")[2])
+    return value
+
+
+def csr(value: object, name: str = "csr") -> str:
+    if not isinstance(value, str) or len(value) > 65536 or not _CSR.match(value):
+        raise ValidationError(
+            name,
+            "must be a PEM certificate signing request "
+            "(-----BEGIN CERTIFICATE REQUEST----- ... -----END CERTIFICATE REQUEST-----)",
+        )
+    return value
+
+
+def handle(name: str, value: object) -> str:
+    """An Openprovider contact handle such as ``XY012345-CC``."""
+    if not isinstance(value, str) or not _HANDLE.match(value):
+        raise ValidationError(
+            name, f"must be a contact handle such as XY012345-CC, got {_show(value)}"
+        )
+    return value
+
+
+def validation_methods(value: object) -> list[DomainValidationMethod]:
+    """``DomainValidationMethod`` objects or ``{"host_name": ..., "method": ...}`` dicts."""
+    name = "domain_validation_methods"
+    items = _sequence(name, value)
+    if not items:
+        raise ValidationError(name, "must name at least one host_name and method")
+    result = []
+    for i, item in enumerate(items):
+        where = f"{name}[{i}]"
+        if isinstance(item, DomainValidationMethod):
+            host, method = item.host_name, item.method
+        elif isinstance(item, Mapping):
+            if set(item) != {"host_name", "method"}:
+                raise ValidationError(where, "must have exactly the keys host_name and method")
+            host, method = item["host_name"], item["method"]
+        else:
+            raise ValidationError(
+                where, f"must be a DomainValidationMethod or a dict, got {_show(item)}"
+            )
+        hostname(f"{where}.host_name", host)
+        if not isinstance(method, str) or not _VALIDATION_METHOD.match(method):
+            raise ValidationError(
+                f"{where}.method",
+                f"must be a method such as 'dns', 'http' or 'email', got {_show(method)}",
+            )
+        result.append(DomainValidationMethod(host_name=host, method=method))
+    return result
+
+
+def text(name: str, value: object, *, max_length: int = 255) -> str:
+    """Free text; control characters are refused so nothing can smuggle in headers or lines."""
+    if not isinstance(value, str) or not 0 < len(value) <= max_length:
+        raise ValidationError(
+            name,
+            f"must be a non-empty string of at most {max_length} characters, got {_show(value)}",
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(name, "must not contain control characters")
+    return value
+
+
+def _sequence(name: str, value: object) -> list[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(name, f"must be a list, got {_show(value)}")
+    return list(value)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"

@@ -1,0 +1,219 @@
+"""``Client``: configuration, lifecycle, and the path every call takes through the layers."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+import yarl
+
+from . import _protocol, retry
+from ._limits import Limits
+from ._orders import Orders
+from ._protocol import Request
+from ._transport import Transport
+from .auth import LoginAuth, TokenAuth
+from .errors import AuthenticationError, OpenproviderError, ResponseError, ValidationError
+from .models import LoginData
+from .retry import RetryPolicy
+
+__all__ = ["PRODUCTION_URL", "SANDBOX_URL", "Client"]
+
+PRODUCTION_URL = "https://api.openprovider.eu/v1beta"
+SANDBOX_URL = "https://api.cte.openprovider.eu/v1beta"
+USER_AGENT = "openprovider-ssl (python; aiohttp)"
+
+T = TypeVar("T")
+logger = logging.getLogger("openprovider_ssl")
+
+
+class Client:
+    """An asyncio client for the Openprovider SSL API.
+
+    Give either a bearer ``token`` or ``username`` and ``password`` (the client then logs in
+    when needed, caches the token and logs in again when it is refused). One pooled aiohttp
+    session is opened lazily inside the running loop and released by ``aclose()`` or
+    ``async with``; a caller-owned ``session`` is used as it is and never closed.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        base_url: str = PRODUCTION_URL,
+        timeout: float | aiohttp.ClientTimeout = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 100,
+        session: aiohttp.ClientSession | None = None,
+        limits: Limits | None = None,
+        allow_insecure_http: bool = False,
+        login_ip: str = "0.0.0.0",
+    ) -> None:
+        if token is not None and (username is not None or password is not None):
+            raise ValidationError("credentials", "give a token or username/password, not both")
+        if token is not None:
+            if not isinstance(token, str) or not token.strip():
+                raise ValidationError("token", "must be a non-empty string")
+            self._auth: TokenAuth | LoginAuth = TokenAuth(token)
+        elif username and password:
+            self._auth = LoginAuth(username, password, ip=login_ip)
+        else:
+            raise ValidationError(
+                "credentials",
+                "give token=... or both username=... and password=... "
+                "(or set OPENPROVIDER_TOKEN, or OPENPROVIDER_USERNAME and OPENPROVIDER_PASSWORD "
+                "and use Client.from_env())",
+            )
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or (max_connections < 1)
+        ):
+            raise ValidationError("max_connections", "must be a positive integer")
+        self.base_url = _checked_base_url(base_url, allow_insecure_http)
+        if not isinstance(timeout, aiohttp.ClientTimeout):
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+                raise ValidationError("timeout", "must be a positive number of seconds")
+            timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout))
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        self.limits = limits if limits is not None else Limits.for_base_url(self.base_url)
+        self._transport = Transport(
+            self.base_url,
+            timeout=timeout,
+            max_connections=max_connections,
+            session=session,
+            user_agent=USER_AGENT,
+        )
+        self.orders = Orders(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
+        """A client configured from ``OPENPROVIDER_TOKEN`` or ``OPENPROVIDER_USERNAME`` and
+        ``OPENPROVIDER_PASSWORD``, and ``OPENPROVIDER_BASE_URL``; keyword arguments win."""
+        env = os.environ if environ is None else environ
+        if env.get("OPENPROVIDER_TOKEN"):
+            kwargs.setdefault("token", env["OPENPROVIDER_TOKEN"])
+        elif "token" not in kwargs:
+            kwargs.setdefault("username", env.get("OPENPROVIDER_USERNAME") or None)
+            kwargs.setdefault("password", env.get("OPENPROVIDER_PASSWORD") or None)
+        if env.get("OPENPROVIDER_BASE_URL"):
+            kwargs.setdefault("base_url", env["OPENPROVIDER_BASE_URL"])
+        return cls(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r}, auth={self._auth!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the connection pool. The client may be used again; it then reopens one."""
+        await self._transport.aclose()
+
+    async def _execute(self, request: Request, result: type[T]) -> T:
+        """Send ``request`` through the retry policy and structure the answer into ``result``."""
+
+        async def attempt() -> T:
+            return await self._attempt(request, result)
+
+        return await retry.call(
+            self.retry_policy,
+            attempt,
+            operation=request.operation,
+            idempotent=request.idempotent,
+            budget=self.limits.retry_budget,
+        )
+
+    async def _attempt(self, request: Request, result: type[T]) -> T:
+        if not request.authenticated:
+            return await self._send(request, None, result)
+        token = await self._auth.token(self._login)
+        try:
+            return await self._send(request, token, result)
+        except AuthenticationError:
+            if not self._auth.can_refresh:
+                raise
+            logger.debug("%s: token refused; logging in again once", request.operation)
+            token = await self._auth.refresh(token, self._login)
+            return await self._send(request, token, result)
+
+    async def _send(self, request: Request, token: str | None, result: type[T]) -> T:
+        limits = self.limits
+        await limits.acquire(request)
+        logger.debug("%s %s %s", request.operation, request.method, request.path)
+        try:
+            raw = await self._transport.send(request, token)
+            answer = _protocol.parse_answer(raw.status, raw.headers, raw.body)
+            value = _protocol.structure(answer, result, status=raw.status, body=raw.body)
+        except OpenproviderError as error:
+            limits.record(request, error)
+            logger.debug("%s failed: %s", request.operation, _redacted(request, error))
+            if request.sensitive and isinstance(error, ResponseError):
+                raise _redacted(request, error) from None
+            raise
+        limits.record(request, None)
+        if answer.warnings:
+            logger.info("%s answered with warnings: %s", request.operation, answer.warnings)
+        return value
+
+    async def _login(self, username: str, password: str, ip: str) -> LoginData:
+        request = _protocol.build_request(
+            "Login",
+            "POST",
+            "/auth/login",
+            body={"username": username, "password": password, "ip": ip},
+            idempotent=True,
+            authenticated=False,
+            sensitive=True,
+        )
+        return await self._execute(request, LoginData)
+
+
+def _redacted(request: Request, error: OpenproviderError) -> OpenproviderError:
+    if request.sensitive and isinstance(error, ResponseError):
+        return ResponseError(
+            error.problem, http_status=error.http_status, excerpt="<hidden: a login answer>"
+        )
+    return error
+
+
+def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
+    try:
+        url = yarl.URL(base_url)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("base_url", f"is not a URL: {base_url!r}") from exc
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ValidationError("base_url", f"must be an https:// URL, got {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ValidationError(
+            "base_url",
+            "plain http:// is refused outside loopback because the token would travel in clear; "
+            "use https:// or pass allow_insecure_http=True",
+        )
+    if url.query_string or url.fragment:
+        raise ValidationError("base_url", "must not have a query or fragment")
+    return str(url).rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

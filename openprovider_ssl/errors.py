@@ -1,0 +1,226 @@
+"""The exception tree of openprovider_ssl.
+
+Every error knows two things the retry policy needs: whether trying again may succeed
+(``transient``) and whether the request may already have been applied by the server
+(``may_have_been_applied``). A renew is charged, so the second fact decides whether it may be
+resent; messages say what happened and what to do, and never contain a token or a password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "IdenticalCallLimitError",
+    "LoginLimitError",
+    "MaintenanceError",
+    "OpenproviderError",
+    "OutcomeUnknownError",
+    "RateLimitError",
+    "ResponseError",
+    "RetryBudgetExhaustedError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class OpenproviderError(Exception):
+    """Base of every error this SDK raises."""
+
+    transient: bool = False
+    may_have_been_applied: bool = False
+
+    def retryable(self, *, idempotent: bool) -> bool:
+        """Whether an identical request may be sent again for this failure."""
+        return self.transient and (idempotent or not self.may_have_been_applied)
+
+
+class ValidationError(OpenproviderError, ValueError):
+    """An argument is invalid; nothing was sent."""
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        self.problem = problem
+        super().__init__(f"invalid {argument}: {problem} (nothing was sent)")
+
+
+class APIError(OpenproviderError):
+    """The API answered with a non-zero ``code`` in its envelope."""
+
+    hint = "see the code and desc in the Openprovider API documentation"
+
+    def __init__(
+        self,
+        code: int,
+        desc: str,
+        *,
+        data: Any = None,
+        http_status: int = 0,
+        warnings: Sequence[Any] = (),
+        maintenance: bool = False,
+    ) -> None:
+        self.code = code
+        self.desc = desc
+        self.data = data
+        self.http_status = http_status
+        self.warnings = tuple(warnings)
+        self.maintenance = maintenance
+        detail = f" ({_short(data)})" if data not in (None, "", {}, []) else ""
+        super().__init__(
+            f"Openprovider answered code {code} {desc!r}{detail} with HTTP {http_status}: "
+            f"{self.hint}"
+        )
+
+
+class AuthenticationError(APIError):
+    """Code 196: the token or the credentials were refused."""
+
+    hint = (
+        "the token or username/password was refused (after one fresh login where possible); "
+        "check the credentials and the IP allowed for them in the control panel"
+    )
+
+
+class LoginLimitError(APIError):
+    """Code 50: too many logins or failed logins; the account is blocked for a while."""
+
+    hint = "too many logins or failed logins: wait before logging in again and check the password"
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args, **kwargs)
+
+
+class MaintenanceError(APIError):
+    """Openprovider is in maintenance; the request was not applied."""
+
+    transient = True
+    hint = "Openprovider is in maintenance and applied nothing: try again later"
+
+
+class RateLimitError(APIError):
+    """HTTP 429 / code 4007: too many requests; the request was not applied."""
+
+    transient = True
+    hint = "too many requests, nothing was applied: slow down and retry after the given delay"
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args, **kwargs)
+
+
+class AccessDeniedError(APIError):
+    """Codes 10005 / 10009: this IP is blacklisted or has no authority. Never retried."""
+
+    hint = (
+        "access denied: Openprovider has most likely blacklisted this IP (for example after too "
+        "many identical calls); it must be released by hand in the Openprovider control panel. "
+        "The client stops making calls"
+    )
+
+
+class ServerError(APIError):
+    """A server-side failure (code 3006, HTTP 5xx).
+
+    3006 and HTTP 503 say the request was not applied; a 500, 502 or 504 may hide a request
+    that was applied before the failure.
+    """
+
+    hint = "the server failed; retrying later may succeed"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.http_status
+        self.transient = self.code == 3006 or status in (502, 503, 504)
+        self.may_have_been_applied = self.code != 3006 and status != 503
+
+
+class IdenticalCallLimitError(OpenproviderError):
+    """The client refused a call that would exceed Openprovider's identical-call budget."""
+
+    def __init__(self, operation: str, limit: int, window: float, retry_after: float) -> None:
+        self.operation = operation
+        self.limit = limit
+        self.window = window
+        self.retry_after = retry_after
+        super().__init__(
+            f"{operation}: refused before sending, because this identical call was already made "
+            f"{limit} times in {window:g} s and one more would get the IP blacklisted by "
+            f"Openprovider; it may be made again in {retry_after:.0f} s"
+        )
+
+
+class RetryBudgetExhaustedError(OpenproviderError):
+    """The client-wide retry budget is spent: the API is failing too often to keep retrying."""
+
+    def __init__(self, cause: OpenproviderError) -> None:
+        self.cause = cause
+        super().__init__(
+            f"not retried because the client-wide retry budget is spent (the API is failing "
+            f"for many calls at once); last error: {cause}"
+        )
+
+
+class TransportError(OpenproviderError):
+    """The request failed on the network: connection refused or dropped, or a timeout.
+
+    ``sent`` tells whether any of the request may have reached the server.
+    """
+
+    transient = True
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        self.sent = sent
+        self.may_have_been_applied = sent
+        where = "after the request was sent" if sent else "before the request was sent"
+        super().__init__(f"{message} ({where})")
+
+
+class ResponseError(OpenproviderError):
+    """The answer is not the documented JSON envelope (an HTML page, truncated JSON, ...)."""
+
+    transient = True
+
+    def __init__(self, problem: str, *, http_status: int, excerpt: bytes | str) -> None:
+        self.problem = problem
+        self.http_status = http_status
+        self.excerpt = _short(excerpt)
+        # A proxy's 503 page means the API was not reached; anything else may follow a change.
+        self.may_have_been_applied = http_status != 503
+        super().__init__(
+            f"unexpected answer from the server, HTTP {http_status}: {problem}; "
+            f"body starts with {self.excerpt!r}"
+        )
+
+
+class OutcomeUnknownError(OpenproviderError):
+    """A charged operation may or may not have been applied; it was not sent again.
+
+    ``order`` is the order as read back after the failure, when that read succeeded.
+    """
+
+    may_have_been_applied = True
+
+    def __init__(
+        self, operation: str, order_id: int, cause: BaseException, order: Any = None
+    ) -> None:
+        self.operation = operation
+        self.order_id = order_id
+        self.cause = cause
+        self.order = order
+        super().__init__(
+            f"{operation} of order {order_id} may or may not have been applied ({cause}); "
+            f"it was not sent again: check the order (orders.get({order_id})) before retrying"
+        )
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    if isinstance(value, bytes):
+        value = value[:limit].decode("utf-8", "replace")
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,174 @@
+"""When and how long to retry: a small frozen config turned into ``tenacity.AsyncRetrying``.
+
+The first attempt runs outside tenacity, so a call that succeeds at once pays nothing for the
+retry machinery; tenacity takes over only after a failure worth retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+import attrs
+import tenacity
+
+from .errors import MaintenanceError, OpenproviderError, RateLimitError, RetryBudgetExhaustedError
+
+__all__ = ["RetryPolicy"]
+
+T = TypeVar("T")
+logger = logging.getLogger("openprovider_ssl")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"RetryPolicy.{attribute.name} must be a finite number >= 0")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How the client retries failures that are safe to retry.
+
+    ``attempts`` counts every attempt, the first included, for ordinary failures (HTTP 5xx,
+    3006, 429/4007, connection errors). Maintenance is counted apart: the client keeps waiting
+    ``maintenance_wait`` between tries for up to ``maintenance_timeout`` seconds. No single wait
+    is longer than ``max_wait``; a ``Retry-After`` above it is not waited for but raised.
+    ``sleep`` and ``random`` are injectable so tests take milliseconds.
+    """
+
+    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    initial_wait: float = attrs.field(default=0.5, validator=_positive)
+    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
+    max_wait: float = attrs.field(default=30.0, validator=_positive)
+    maintenance_wait: float = attrs.field(default=10.0, validator=_positive)
+    maintenance_timeout: float = attrs.field(default=600.0, validator=_positive)
+    readback_delay: float = attrs.field(default=2.0, validator=_positive)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(
+        default=asyncio.sleep, repr=False, eq=False
+    )
+    random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that makes one attempt and never retries."""
+        return cls(attempts=1, maintenance_timeout=0.0)
+
+    def wait_for(self, error: OpenproviderError, failures: int) -> float | None:
+        """Seconds to wait after the ``failures``-th failure, or None: do not retry."""
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.max_wait:
+                return None
+            return error.retry_after + self.random() * min(1.0, self.initial_wait)
+        if isinstance(error, MaintenanceError):
+            base = self.maintenance_wait
+        else:
+            base = self.initial_wait * self.multiplier ** (failures - 1)
+        base = min(base, self.max_wait)
+        # "Equal jitter": half fixed, half random, so many workers do not retry in step.
+        return base / 2 + self.random() * base / 2
+
+    def _exhausted(self, error: OpenproviderError, ordinary: int, maintenance: int) -> bool:
+        if isinstance(error, MaintenanceError):
+            if self.maintenance_wait == 0:
+                return maintenance > self.attempts
+            return maintenance * self.maintenance_wait > self.maintenance_timeout
+        return ordinary >= self.attempts
+
+
+class RetryBudget(Protocol):
+    """A client-wide bucket that retries draw from and successes refill."""
+
+    def withdraw(self, error: OpenproviderError) -> bool: ...
+
+    def deposit(self) -> None: ...
+
+
+async def call(
+    policy: RetryPolicy,
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    operation: str,
+    idempotent: bool,
+    budget: RetryBudget | None = None,
+) -> T:
+    """Run ``attempt`` once, then under tenacity while its failures are safe to retry."""
+    try:
+        result = await attempt()
+    except OpenproviderError as error:
+        first = error
+    else:
+        if budget is not None:
+            budget.deposit()
+        return result
+    return await _retry(
+        policy, attempt, first, operation=operation, idempotent=idempotent, budget=budget
+    )
+
+
+async def _retry(
+    policy: RetryPolicy,
+    attempt: Callable[[], Awaitable[T]],
+    first: OpenproviderError,
+    *,
+    operation: str,
+    idempotent: bool,
+    budget: RetryBudget | None,
+) -> T:
+    counts = {"ordinary": 0, "maintenance": 0}
+
+    def count(error: OpenproviderError) -> None:
+        counts["maintenance" if isinstance(error, MaintenanceError) else "ordinary"] += 1
+
+    def next_wait(error: BaseException | None) -> float | None:
+        if not isinstance(error, OpenproviderError) or not error.retryable(idempotent=idempotent):
+            return None
+        count(error)
+        if policy._exhausted(error, counts["ordinary"], counts["maintenance"]):
+            return None
+        wait = policy.wait_for(error, counts["ordinary"] + counts["maintenance"])
+        if wait is not None and budget is not None and not budget.withdraw(error):
+            raise RetryBudgetExhaustedError(error) from error
+        return wait
+
+    planned: dict[str, float | None] = {"wait": next_wait(first)}
+    if planned["wait"] is None:
+        raise first
+    _log_retry(operation, first, planned["wait"])
+    await policy.sleep(planned["wait"])
+
+    def should_retry(state: tenacity.RetryCallState) -> bool:
+        assert state.outcome is not None
+        if not state.outcome.failed:
+            return False
+        planned["wait"] = next_wait(state.outcome.exception())
+        return planned["wait"] is not None
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        return planned["wait"] or 0.0
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        assert state.outcome is not None
+        error = state.outcome.exception()
+        assert isinstance(error, OpenproviderError)
+        _log_retry(operation, error, planned["wait"] or 0.0)
+
+    retrying = tenacity.AsyncRetrying(
+        retry=should_retry,
+        wait=wait,
+        stop=tenacity.stop_never,
+        sleep=policy.sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    result: T = await retrying(attempt)
+    if budget is not None:
+        budget.deposit()
+    return result
+
+
+def _log_retry(operation: str, error: OpenproviderError, wait: float) -> None:
+    logger.debug("%s failed (%s); retrying in %.2f s", operation, error, wait)

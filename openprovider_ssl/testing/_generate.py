@@ -1,0 +1,109 @@
+"""The seeded order generator: a realistic mix, reproducible from (count, seed, now, share)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Final
+
+from ._catalog import PRODUCTS
+from ._state import Order, add_years
+
+_WORDS_A: Final = (
+    "acme blue green red swift bright north south east west alpha delta nova terra solar "
+    "lunar rapid prime urban metro global local smart cloud data pixel cyber open happy"
+).split()
+_WORDS_B: Final = (
+    "shop store labs works media bank travel foods clinic motors studio systems garden "
+    "hotel games sports books music energy logistics consult design health"
+).split()
+_TLDS: Final = ("com", "nl", "eu", "net", "org", "de", "io", "co.uk", "be", "fr")
+_SUBS: Final = ("", "", "www.", "www.", "shop.", "mail.", "api.", "portal.", "secure.")
+_COUNTRIES: Final = ("NL", "DE", "GB", "BE", "FR", "US", "ES", "IT")
+HANDLES: Final = tuple(
+    f"{a}{b}{n:06d}-{c}"
+    for a, b, n, c in zip(
+        "ABCDEFGHJKLMNPRSTUVW" * 2,
+        "XYZQRSTUVWXYZQRSTUVW" * 2,
+        range(100_200, 104_200, 100),
+        _COUNTRIES * 5,
+        strict=False,
+    )
+)
+#: Everything that is not a renewable ACT order is drawn from this mix.
+_MIX: Final = (("ACT", 50), ("EXP", 12), ("REQ", 12), ("CAN", 9), ("PAI", 7), ("REJ", 5), ("FAI", 5))
+_PRODUCT_WEIGHTS: Final = (30, 8, 6, 6, 3, 14, 4, 8, 4, 2, 6, 3, 3)
+_DAY: Final = 86_400
+
+
+def _expand(pairs: tuple[tuple[str, int], ...] | list[tuple[int, int]]) -> list[object]:
+    return [value for value, weight in pairs for _ in range(weight)]
+
+
+def generate_orders(
+    count: int, seed: int, now: datetime, expiring_share: float, first_id: int = 100_001
+) -> list[Order]:
+    """``count`` orders with consecutive ids; ``expiring_share`` of them renewable right now.
+
+    Draws come from one ``random.Random(seed)`` in a fixed order, so the same arguments give
+    the same orders (``now`` anchors the dates; pass a fixed one for byte-identical runs).
+    """
+    rng = random.Random(seed)
+    rand = rng.random
+    randrange = rng.randrange
+    statuses = _expand(_MIX)
+    products = _expand([(p.id, w) for p, w in zip(PRODUCTS, _PRODUCT_WEIGHTS, strict=True)])
+    by_id = {p.id: p for p in PRODUCTS}
+    now = now.replace(microsecond=0)
+    orders: list[Order] = []
+    append = orders.append
+    for order_id in range(first_id, first_id + count):
+        product = by_id[products[int(rand() * len(products))]]  # type: ignore[index]
+        period = 1 if rand() < 0.7 else 2
+        domain = (
+            f"{_WORDS_A[randrange(len(_WORDS_A))]}-{_WORDS_B[randrange(len(_WORDS_B))]}"
+            f".{_TLDS[randrange(len(_TLDS))]}"
+        )
+        if product.wildcard:
+            common_name = "*." + domain
+        else:
+            common_name = _SUBS[randrange(len(_SUBS))] + domain
+        host_names: tuple[str, ...] = ()
+        if product.multi_domain:
+            host_names = (common_name, "www." + domain, "mail." + domain)[: 2 + randrange(2)]
+        active = expiration = None
+        if rand() < expiring_share:
+            status = "ACT"
+            expiration = now + timedelta(seconds=randrange(3600, 29 * _DAY))
+        else:
+            status = str(statuses[int(rand() * len(statuses))])
+            if status == "ACT":
+                expiration = now + timedelta(seconds=randrange(31 * _DAY, period * 365 * _DAY))
+            elif status == "EXP":
+                expiration = now - timedelta(seconds=randrange(_DAY, 400 * _DAY))
+        if expiration is not None:
+            order_date = add_years(expiration, -period) - timedelta(seconds=randrange(5 * _DAY))
+            active = order_date + timedelta(seconds=randrange(3600, 3 * _DAY))
+        elif status in ("PAI", "REQ"):
+            order_date = now - timedelta(seconds=randrange(60, 20 * _DAY))
+        else:
+            order_date = now - timedelta(seconds=randrange(10 * _DAY, 800 * _DAY))
+        handle = HANDLES[randrange(len(HANDLES))]
+        append(
+            Order(
+                id=order_id,
+                product_id=product.id,
+                status=status,
+                common_name=common_name,
+                period=period,
+                order_date=order_date,
+                active_date=active,
+                expiration_date=expiration,
+                autorenew="on" if rand() < 0.3 else "off",
+                host_names=host_names,
+                organization_handle=handle,
+                technical_handle=handle if rand() < 0.6 else HANDLES[randrange(len(HANDLES))],
+                software_id="linux" if rand() < 0.8 else "windows",
+            )
+        )
+    return orders

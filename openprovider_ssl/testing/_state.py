@@ -1,0 +1,254 @@
+"""Orders held in memory: the record, its API rendering, and the list query over all of them.
+
+Orders are compact slotted records (shared strings, tuples, ``None`` for derived fields) so a
+hundred thousand of them cost tens of megabytes; the API dict is rendered on demand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from attrs import define
+
+from ._catalog import PRODUCTS_BY_ID, Product
+from ._errors import ORDER_NOT_FOUND, ApiError, schema_error
+
+STATUSES: Final = ("PAI", "REQ", "ACT", "EXP", "REJ", "FAI", "CAN")
+RENEW_WINDOW: Final = timedelta(days=30)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_PLACEHOLDER_B64: Final = "MIIFakeCertificateForOpenproviderSslTestingOnly" * 8
+_CERT: Final = (
+    "-----BEGIN CERTIFICATE-----\n"
+    + "\n".join(_PLACEHOLDER_B64[i : i + 64] for i in range(0, len(_PLACEHOLDER_B64), 64))
+    + "\n-----END CERTIFICATE-----"
+)
+#: The CSR of guide 6, shown for generated orders that were never given one of their own.
+SAMPLE_CSR: Final = (
+    "-----BEGIN CERTIFICATE REQUEST-----\n"
+    "MIIDNzCCAh8CAQAwgaUxCzAJBgNVBAYTAk5MMRYwFAYDVQQIEw1Ob29yZC1Ib2xs\n"
+    "YW5kMQ8wDQYDVQQHEwZIYWFsZW0xGjAYBgNVBAoTEU9wZW5wcm92aWRlciBCLlYu\n"
+    "MQswCQYDVQQLEwJJVDEbMBkGA1UEAxMSc3NsLTEyMy1kb21haW4uY29tMScwJQYJ\n"
+    "KoZIhvcNAQkBFhhhZG1pbkBzc2wtMTIzLWRvbWFpbi5jb20wggEiMA0GCSqGSIb3\n"
+    "DQEBAQUAA4IBDwAwggEKAoIBAQD4t7KW7vJ8Zjw9xZMo1iU4ez7pdPPglmSNNRAk\n"
+    "iJXzTda9cIYPjwxduUR7A8EsgxFT/jQ99Gmjyq85liSX45z88eT5a7f84alEfCui\n"
+    "MzZh9DUK6Y8nigATFnjOohJhkEXXay8K0fY7/DXD6dSqJYJkhqULedsvB64ofip0\n"
+    "0ab8PlgOkdphcLUxKOGcpt8xWpzgKpMTJJnmRVkI7rkikYAU7BWxtJ5tcg/lEFcl\n"
+    "ruh/WUxeBH6qJMZ5xHZ2Z1EWLjiVGb6Mw+sYBUky4WDX9xefv2wl48dEA3opWR9e\n"
+    "vTL/8Omo7xDk3vN4nEOAl9cT8gidVHuA+YOLMczLLrhP8LRPAgMBAAGgTDBKBgkq\n"
+    "hkiG9w0BCQ4xPTA7MAkGA1UdEwQCMAAwCwYDVR0PBAQDAgXgMCEGA1UdEQQaMBiC\n"
+    "Fnd3dy5zc2wtMTIzLWRvbWFpbi5jb20wDQYJKoZIhvcNAQELBQADggEBAJVyt+D8\n"
+    "BDxcQhuT4kOd8A2u0a+T0PAXX7uJcu1AkJr1gMS6tym118nmjXLilgSsL3IarRq2\n"
+    "1taUMoxlyZuXe38IztCBuUxpKiZz6Ltx5yUrQZaFNNOVsHNjXHe5oajVA1f7dmoI\n"
+    "Ia3E/fpeHpoPzbWdTv1bfMHuAfHIRqVuTHG78T4fJh4JFXfyHfVbLUN5wc9D7oPo\n"
+    "amGOFSUZoY/HLwfGf1zJMqsF9HEreCVmhWGoIHknzKbIhe7sngzR1We3aafNAUOd\n"
+    "Q3gov4okpEI8yurKRrGSSo1ZzWqiIew5qEkm6gNGAwVWYgZ0kgadXjJQEBdx6deZ\n"
+    "4eJiaV7IwubPS78=\n"
+    "-----END CERTIFICATE REQUEST-----"
+)
+
+
+def fmt(value: datetime | None) -> str:
+    """The API's date format, ``YYYY-MM-DD HH:MM:SS`` in UTC, or ``""`` for no date."""
+    return "" if value is None else value.isoformat(" ")[:19]
+
+
+def add_years(value: datetime, years: int) -> datetime:
+    """Same day ``years`` later; 29 February becomes 28 February in a common year."""
+    try:
+        return value.replace(year=value.year + years)
+    except ValueError:
+        return value.replace(year=value.year + years, day=28)
+
+
+def base_domain(host: str) -> str:
+    """``www.shop.example.com`` -> ``example.com``; approver emails live there."""
+    parts = host.lstrip("*.").split(".")
+    return ".".join(parts[-2:]) if len(parts) >= 2 else host
+
+
+@define(slots=True, eq=False)
+class Order:
+    """One SSL order as the fake stores it; fields named as in orderSslOrder.
+
+    Dates are aware UTC datetimes (``None`` when unset); ``approver_email`` and ``csr`` empty
+    mean "derived" (admin@ the base domain, the guide's sample CSR).
+    """
+
+    id: int
+    product_id: int
+    status: str
+    common_name: str
+    period: int
+    order_date: datetime
+    active_date: datetime | None = None
+    expiration_date: datetime | None = None
+    autorenew: str = "off"
+    host_names: tuple[str, ...] = ()
+    organization_handle: str = ""
+    technical_handle: str = ""
+    approver_email: str = ""
+    software_id: str = "linux"
+    csr: str = ""
+    domain_validation_methods: tuple[tuple[str, str], ...] = ()
+    enable_dns_automation: bool = False
+    reissue_at: datetime | None = None
+
+    @property
+    def product(self) -> Product:
+        return PRODUCTS_BY_ID[self.product_id]
+
+    def renewable(self, now: datetime) -> bool:
+        """ACT, not expired, expiring within the 30-day renew window."""
+        exp = self.expiration_date
+        return self.status == "ACT" and exp is not None and now < exp <= now + RENEW_WINDOW
+
+    def as_api(self) -> dict[str, Any]:
+        """orderSslOrder, as the real API renders it."""
+        product = PRODUCTS_BY_ID[self.product_id]
+        issued = self.status in ("ACT", "EXP")
+        methods = [{"host_name": h, "method": m} for h, m in self.domain_validation_methods]
+        dcv = methods[0]["method"] if methods else "email"
+        handle = self.organization_handle
+        return {
+            "id": self.id,
+            "product_id": self.product_id,
+            "product_name": product.name,
+            "brand_name": product.brand,
+            "status": self.status,
+            "common_name": self.common_name,
+            "host_names": list(self.host_names),
+            "period": self.period,
+            "order_date": fmt(self.order_date),
+            "active_date": fmt(self.active_date),
+            "expiration_date": fmt(self.expiration_date),
+            "order_ends_at": fmt(add_years(self.order_date, self.period)) if issued else "",
+            "reissue_at": fmt(self.reissue_at),
+            "autorenew": self.autorenew,
+            "organization_handle": handle,
+            "technical_handle": self.technical_handle,
+            "administrative_handle": handle,
+            "billing_handle": handle,
+            "email_approver": self.approver_email or "admin@" + base_domain(self.common_name),
+            "email_reissue": "",
+            "software": self.software_id,
+            "csr": self.csr or SAMPLE_CSR,
+            "certificate": _CERT if issued else "",
+            "intermediate_certificate": _CERT if issued else "",
+            "root_certificate": _CERT if issued else "",
+            "domain_validation_methods": methods,
+            "domain_validation_statuses": {
+                "ca_operation": "issue" if self.status in ("REQ", "ACT", "EXP") else "",
+                "ca_order_status": self.status,
+                "ca_status": "completed" if issued else "pending",
+                "status": "validated" if issued else "pending",
+            },
+            "validation_method": dcv,
+            "additional_data": [],
+            "features": "",
+            "options": {"features": ""},
+            "vendor_order_id": str(7_000_000 + self.id * 3),
+            "vendor_reference_id": f"OP-{self.id}",
+            "sslinhva_order_id": "",
+        }
+
+
+_SORT_KEYS: Final[dict[str, Callable[[Order], Any]]] = {
+    "common_name": lambda o: o.common_name,
+    "order_date": lambda o: o.order_date,
+    "active_date": lambda o: o.active_date or _EPOCH,
+    "expiration_date": lambda o: o.expiration_date or _EPOCH,
+    "status": lambda o: o.status,
+    "product_name": lambda o: PRODUCTS_BY_ID[o.product_id].name,
+}
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    parts = (re.escape(p) for p in text.lower().split("*"))
+    return re.compile(".*".join(parts) + r"\Z")
+
+
+class OrderStore:
+    """All orders by id, plus the filtered-and-sorted list query with a one-entry cache.
+
+    The cache key includes a version bumped on every change, so paging through one filter
+    re-scans only when something changed in between.
+    """
+
+    def __init__(self, now: Callable[[], datetime], first_id: int = 100_001) -> None:
+        self.orders: dict[int, Order] = {}
+        self.next_id = first_id
+        self.version = 0
+        self._now = now
+        self._cache: tuple[Any, list[Order]] | None = None
+
+    def get(self, order_id: int) -> Order:
+        """The order, or a 10001 refusal."""
+        order = self.orders.get(order_id)
+        if order is None:
+            raise ApiError(ORDER_NOT_FOUND, f"order {order_id} does not exist")
+        return order
+
+    def add(self, order: Order) -> Order:
+        self.orders[order.id] = order
+        self.next_id = max(self.next_id, order.id + 1)
+        self.version += 1
+        return order
+
+    def changed(self) -> None:
+        """Tell the list cache that some order changed."""
+        self.version += 1
+
+    def query(self, params: dict[str, Any]) -> tuple[int, list[Order]]:
+        """ListOrders: (total after filters, the requested page)."""
+        limit = params.get("limit") or 100
+        offset = params.get("offset") or 0
+        if not 0 < limit <= 1000:
+            raise schema_error("query.limit: must be between 1 and 1000")
+        if offset < 0:
+            raise schema_error("query.offset: must not be negative")
+        order_by = []
+        for name, value in params.items():
+            if name.startswith("order_by."):
+                direction = str(value).lower()
+                if direction not in ("asc", "desc"):
+                    raise schema_error(f"query.{name}: expected 'asc' or 'desc'")
+                order_by.append((name[9:], direction == "desc"))
+        statuses = frozenset(params.get("status", ()))
+        pattern = params.get("common_name_pattern") or ""
+        handle = params.get("contact_handle") or ""
+        expiring = bool(params.get("show_expiring"))
+        now = self._now()
+        key = (statuses, pattern, handle, expiring, tuple(order_by), self.version)
+        if expiring:
+            key += (int(now.timestamp()) // 60,)
+        if self._cache is not None and self._cache[0] == key:
+            rows = self._cache[1]
+        elif not (statuses or pattern or handle or expiring or order_by):
+            total = len(self.orders)
+            it = iter(self.orders.values())
+            page = [o for _, o in zip(range(offset + limit), it, strict=False)][offset:]
+            return total, page
+        else:
+            rows = self._filter(statuses, pattern, handle, expiring, now)
+            for field, desc in reversed(order_by):
+                rows.sort(key=_SORT_KEYS[field], reverse=desc)
+            self._cache = (key, rows)
+        return len(rows), rows[offset : offset + limit]
+
+    def _filter(
+        self, statuses: frozenset[str], pattern: str, handle: str, expiring: bool, now: datetime
+    ) -> list[Order]:
+        rows = list(self.orders.values())
+        if statuses:
+            rows = [o for o in rows if o.status in statuses]
+        if expiring:
+            rows = [o for o in rows if o.renewable(now)]
+        if handle:
+            rows = [o for o in rows if handle in (o.organization_handle, o.technical_handle)]
+        if pattern:
+            match = _pattern(pattern).match
+            rows = [o for o in rows if match(o.common_name.lower())]
+        return rows
