@@ -40,7 +40,15 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from openprovider_ssl import models as m
 
-__all__ = ["STRUCTURE_ERRORS", "converter", "structure", "unstructure", "unstructure_request"]
+__all__ = [
+    "STRUCTURE_ERRORS",
+    "converter",
+    "format_datetime",
+    "parse_datetime",
+    "structure",
+    "unstructure",
+    "unstructure_request",
+]
 
 T = TypeVar("T")
 
@@ -52,8 +60,8 @@ STRUCTURE_ERRORS: Final[tuple[type[Exception], ...]] = (
 )
 """What ``structure`` may raise on a malformed answer; catch exactly these."""
 
-# Detailed validation costs about 5 % on a full order (measured, see tests/protocol) and
-# turns "KeyError: 'id'" into "Renewed @ attribute id: KeyError", worth it for bug reports.
+# Detailed validation measured within noise of the plain mode (about 2 us for Renewed,
+# 30 us for a full order either way), and its errors name the class, attribute and index.
 converter: Final = cattrs.Converter(
     forbid_extra_keys=False,
     detailed_validation=True,
@@ -156,11 +164,12 @@ def parse_datetime(value: object) -> datetime | None:
     if type(value) is str:
         if value.startswith("0000-00-00"):
             return None
-        if len(value) == 18 and value[12] == ":":
+        text = value
+        if len(text) == 18 and text[12] == ":":
             # "YYYY-MM-DD H:MM:SS" as in the spec's examples: pad the hour, stay on the C path.
-            value = f"{value[:11]}0{value[11:]}"
+            text = f"{text[:11]}0{text[11:]}"
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             match = _LOOSE_DATETIME.fullmatch(value)
             if match is None:
@@ -210,7 +219,7 @@ def _tuple_hook_factory(type_: Any, conv: cattrs.Converter) -> Callable[[Any, An
 
     def structure_tuple(value: object, cls: Any) -> tuple[Any, ...]:
         if type(value) is list or type(value) is tuple:
-            return inner(value, cls)  # type: ignore[no-any-return]
+            return inner(value, cls) if value else ()
         if value is None:
             return ()
         raise TypeError(f"expected a list, got {type(value).__name__}")

@@ -55,6 +55,8 @@ class OrderStatus(enum.StrEnum):
         return self._value_ in type(self)._value2member_map_
 
 
+_NO_STATUS = OrderStatus("")  # an Order whose answer carried no status
+
 _UPDATABLE_IN_PAI = frozenset(
     {
         "approver_email",
@@ -227,7 +229,7 @@ class Order:
     root_certificate: str = ""
     software: str = ""
     sslinhva_order_id: str = ""
-    status: OrderStatus = OrderStatus("")  # noqa: RUF009  (an immutable str, safe to share)
+    status: OrderStatus = _NO_STATUS
     technical_handle: str = ""
     validation_method: str = ""
     vendor_order_id: str = ""

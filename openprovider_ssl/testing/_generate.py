@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from ._catalog import PRODUCTS
-from ._state import Order, add_years
+from ._state import Order
 
 _WORDS_A: Final = (
     "acme blue green red swift bright north south east west alpha delta nova terra solar "
@@ -34,6 +34,7 @@ HANDLES: Final = tuple(
 _MIX: Final = (("ACT", 50), ("EXP", 12), ("REQ", 12), ("CAN", 9), ("PAI", 7), ("REJ", 5), ("FAI", 5))
 _PRODUCT_WEIGHTS: Final = (30, 8, 6, 6, 3, 14, 4, 8, 4, 2, 6, 3, 3)
 _DAY: Final = 86_400
+_YEAR: Final = 365 * _DAY
 
 
 def _expand(pairs: tuple[tuple[str, int], ...] | list[tuple[int, int]]) -> list[object]:
@@ -50,45 +51,48 @@ def generate_orders(
     """
     rng = random.Random(seed)
     rand = rng.random
-    randrange = rng.randrange
     statuses = _expand(_MIX)
     products = _expand([(p.id, w) for p, w in zip(PRODUCTS, _PRODUCT_WEIGHTS, strict=True)])
     by_id = {p.id: p for p in PRODUCTS}
-    now = now.replace(microsecond=0)
+    domains = [f"{a}-{b}.{t}" for a in _WORDS_A for b in _WORDS_B for t in _TLDS]
+    # Epoch arithmetic and one fromtimestamp per date: timedelta objects cost more here.
+    base = int(now.timestamp())
+    stamp = datetime.fromtimestamp
     orders: list[Order] = []
     append = orders.append
+    n_products, n_domains, n_subs = len(products), len(domains), len(_SUBS)
+    n_statuses, n_handles = len(statuses), len(HANDLES)
     for order_id in range(first_id, first_id + count):
-        product = by_id[products[int(rand() * len(products))]]  # type: ignore[index]
+        product = by_id[products[int(rand() * n_products)]]  # type: ignore[index]
         period = 1 if rand() < 0.7 else 2
-        domain = (
-            f"{_WORDS_A[randrange(len(_WORDS_A))]}-{_WORDS_B[randrange(len(_WORDS_B))]}"
-            f".{_TLDS[randrange(len(_TLDS))]}"
-        )
+        domain = domains[int(rand() * n_domains)]
         if product.wildcard:
             common_name = "*." + domain
         else:
-            common_name = _SUBS[randrange(len(_SUBS))] + domain
+            common_name = _SUBS[int(rand() * n_subs)] + domain
         host_names: tuple[str, ...] = ()
         if product.multi_domain:
-            host_names = (common_name, "www." + domain, "mail." + domain)[: 2 + randrange(2)]
+            host_names = (common_name, "www." + domain, "mail." + domain)[: 2 + (rand() < 0.5)]
         active = expiration = None
+        exp = 0
         if rand() < expiring_share:
             status = "ACT"
-            expiration = now + timedelta(seconds=randrange(3600, 29 * _DAY))
+            exp = base + 3600 + int(rand() * (29 * _DAY - 3600))
         else:
-            status = str(statuses[int(rand() * len(statuses))])
+            status = str(statuses[int(rand() * n_statuses)])
             if status == "ACT":
-                expiration = now + timedelta(seconds=randrange(31 * _DAY, period * 365 * _DAY))
+                exp = base + 31 * _DAY + int(rand() * (period * 365 - 31) * _DAY)
             elif status == "EXP":
-                expiration = now - timedelta(seconds=randrange(_DAY, 400 * _DAY))
-        if expiration is not None:
-            order_date = add_years(expiration, -period) - timedelta(seconds=randrange(5 * _DAY))
-            active = order_date + timedelta(seconds=randrange(3600, 3 * _DAY))
+                exp = base - _DAY - int(rand() * 399 * _DAY)
+        if exp:
+            expiration = stamp(exp, UTC)
+            ordered = exp - period * _YEAR - int(rand() * 5 * _DAY)
+            active = stamp(ordered + 3600 + int(rand() * 3 * _DAY), UTC)
         elif status in ("PAI", "REQ"):
-            order_date = now - timedelta(seconds=randrange(60, 20 * _DAY))
+            ordered = base - 60 - int(rand() * 20 * _DAY)
         else:
-            order_date = now - timedelta(seconds=randrange(10 * _DAY, 800 * _DAY))
-        handle = HANDLES[randrange(len(HANDLES))]
+            ordered = base - 10 * _DAY - int(rand() * 790 * _DAY)
+        handle = HANDLES[int(rand() * n_handles)]
         append(
             Order(
                 id=order_id,
@@ -96,13 +100,13 @@ def generate_orders(
                 status=status,
                 common_name=common_name,
                 period=period,
-                order_date=order_date,
+                order_date=stamp(ordered, UTC),
                 active_date=active,
                 expiration_date=expiration,
                 autorenew="on" if rand() < 0.3 else "off",
                 host_names=host_names,
                 organization_handle=handle,
-                technical_handle=handle if rand() < 0.6 else HANDLES[randrange(len(HANDLES))],
+                technical_handle=handle if rand() < 0.6 else HANDLES[int(rand() * n_handles)],
                 software_id="linux" if rand() < 0.8 else "windows",
             )
         )
