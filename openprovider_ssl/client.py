@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -13,12 +14,21 @@ import aiohttp
 import yarl
 
 from . import _protocol, retry
+from ._approver_emails import ApproverEmails
+from ._csr import Csr
 from ._limits import Limits
 from ._orders import Orders
+from ._products import Products
 from ._protocol import Request
 from ._transport import Transport
 from .auth import LoginAuth, TokenAuth
-from .errors import AuthenticationError, OpenproviderError, ResponseError, ValidationError
+from .errors import (
+    APIError,
+    AuthenticationError,
+    OpenproviderError,
+    ResponseError,
+    ValidationError,
+)
 from .models import LoginData
 from .retry import RetryPolicy
 
@@ -79,7 +89,11 @@ class Client:
             raise ValidationError("max_connections", "must be a positive integer")
         self.base_url = _checked_base_url(base_url, allow_insecure_http)
         if not isinstance(timeout, aiohttp.ClientTimeout):
-            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            if (
+                isinstance(timeout, bool)
+                or not isinstance(timeout, int | float)
+                or not 0 < timeout < math.inf
+            ):
                 raise ValidationError("timeout", "must be a positive number of seconds")
             timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout))
         self.retry_policy = retry if retry is not None else RetryPolicy()
@@ -92,15 +106,21 @@ class Client:
             user_agent=USER_AGENT,
         )
         self.orders = Orders(self)
+        self.products = Products(self)
+        self.csr = Csr(self)
+        self.approver_emails = ApproverEmails(self)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
         """A client configured from ``OPENPROVIDER_TOKEN`` or ``OPENPROVIDER_USERNAME`` and
         ``OPENPROVIDER_PASSWORD``, and ``OPENPROVIDER_BASE_URL``; keyword arguments win."""
         env = os.environ if environ is None else environ
-        if env.get("OPENPROVIDER_TOKEN"):
-            kwargs.setdefault("token", env["OPENPROVIDER_TOKEN"])
-        elif "token" not in kwargs:
+        # Credentials given as arguments win: an environment token must not clash with them.
+        if "token" in kwargs:
+            pass
+        elif env.get("OPENPROVIDER_TOKEN") and not {"username", "password"} & kwargs.keys():
+            kwargs["token"] = env["OPENPROVIDER_TOKEN"]
+        else:
             kwargs.setdefault("username", env.get("OPENPROVIDER_USERNAME") or None)
             kwargs.setdefault("password", env.get("OPENPROVIDER_PASSWORD") or None)
         if env.get("OPENPROVIDER_BASE_URL"):
@@ -162,14 +182,18 @@ class Client:
             value = _protocol.structure(answer, result, status=raw.status, body=raw.body)
         except OpenproviderError as error:
             limits.record(request, error)
-            logger.debug("%s failed: %s", request.operation, _redacted(request, error))
-            if request.sensitive and isinstance(error, ResponseError):
-                raise _redacted(request, error) from None
-            raise
-        limits.record(request, None)
-        if answer.warnings:
-            logger.info("%s answered with warnings: %s", request.operation, answer.warnings)
-        return value
+            if not request.sensitive:
+                logger.debug("%s failed: %s", request.operation, error)
+                raise
+            failure = _redacted(error)
+        else:
+            limits.record(request, None)
+            if answer.warnings and not request.sensitive:
+                logger.info("%s answered with warnings: %s", request.operation, answer.warnings)
+            return value
+        logger.debug("%s failed: %s", request.operation, failure)
+        # Raised outside the except block, so the original (with the answer) is not chained.
+        raise failure
 
     async def _login(self, username: str, password: str, ip: str) -> LoginData:
         request = _protocol.build_request(
@@ -184,11 +208,14 @@ class Client:
         return await self._execute(request, LoginData)
 
 
-def _redacted(request: Request, error: OpenproviderError) -> OpenproviderError:
-    if request.sensitive and isinstance(error, ResponseError):
+def _redacted(error: OpenproviderError) -> OpenproviderError:
+    """The error of a login without its answer, which may hold the token or echo the password."""
+    if isinstance(error, ResponseError):
         return ResponseError(
-            error.problem, http_status=error.http_status, excerpt="<hidden: a login answer>"
+            error.problem, http_status=error.http_status, excerpt="<hidden: the answer holds a secret>"
         )
+    if isinstance(error, APIError):
+        return error.without_data()
     return error
 
 

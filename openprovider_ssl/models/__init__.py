@@ -1,0 +1,103 @@
+"""Plain attrs models for what the Openprovider SSL API answers and what we send it.
+
+The models hold data and a few pure helpers; how they map to and from JSON lives in
+``openprovider_ssl._converter``. Field names follow the v1beta spec (already snake_case).
+
+Response models are tolerant: every field has a default so partial answers still load.
+Absent strings read as ``""``, numbers as ``0``, lists as ``()``, and nested objects, dates
+and booleans as ``None``. Dates are timezone-aware UTC datetimes.
+
+Request models use ``None`` for "not sent": the converter drops those fields.
+"""
+
+from __future__ import annotations
+
+from ._answers import (
+    ApproverEmailList,
+    CreatedCsr,
+    CsrPublicKey,
+    CsrSubject,
+    DecodedCsr,
+    LoginData,
+    OtpToken,
+)
+from ._common import (
+    ApiWarning,
+    ApproverEmailResent,
+    ApproverEmailUpdated,
+    Cancelled,
+    Created,
+    DomainValidationMethod,
+    OrderResult,
+    Reissued,
+    Renewed,
+    Updated,
+)
+from ._orders import (
+    RENEW_WINDOW,
+    UPDATABLE_FIELDS,
+    DomainValidationStatuses,
+    Order,
+    OrderAdditionalData,
+    OrderOptions,
+    OrderPage,
+    OrderStatus,
+)
+from ._products import (
+    Product,
+    ProductLevelPrices,
+    ProductPage,
+    ProductPrice,
+    ProductPriceGroup,
+    ProductPrices,
+    ProductWarranty,
+    SupportedSoftware,
+)
+from ._requests import (
+    CreateCsrRequest,
+    CreateOrderRequest,
+    ReissueOrderRequest,
+    RenewOrderRequest,
+    UpdateOrderRequest,
+)
+
+__all__ = [
+    "RENEW_WINDOW",
+    "UPDATABLE_FIELDS",
+    "ApiWarning",
+    "ApproverEmailList",
+    "ApproverEmailResent",
+    "ApproverEmailUpdated",
+    "Cancelled",
+    "CreateCsrRequest",
+    "CreateOrderRequest",
+    "Created",
+    "CreatedCsr",
+    "CsrPublicKey",
+    "CsrSubject",
+    "DecodedCsr",
+    "DomainValidationMethod",
+    "DomainValidationStatuses",
+    "LoginData",
+    "Order",
+    "OrderAdditionalData",
+    "OrderOptions",
+    "OrderPage",
+    "OrderResult",
+    "OrderStatus",
+    "OtpToken",
+    "Product",
+    "ProductLevelPrices",
+    "ProductPage",
+    "ProductPrice",
+    "ProductPriceGroup",
+    "ProductPrices",
+    "ProductWarranty",
+    "ReissueOrderRequest",
+    "Reissued",
+    "RenewOrderRequest",
+    "Renewed",
+    "SupportedSoftware",
+    "UpdateOrderRequest",
+    "Updated",
+]
