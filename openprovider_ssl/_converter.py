@@ -255,6 +255,24 @@ for _request in _REQUESTS:
         _request, make_dict_unstructure_fn(_request, converter, _cattrs_omit_if_default=True)
     )
 
+# Generate the answer hooks now (about 25 ms) rather than stall the event loop on first use.
+for _answer in (
+    m.Created,
+    m.Updated,
+    m.Renewed,
+    m.Reissued,
+    m.Cancelled,
+    m.ApproverEmailUpdated,
+    m.ApproverEmailResent,
+    tuple[m.ApiWarning, ...],
+    m.Order,
+    m.OrderPage,
+    m.Product,
+    m.ProductPage,
+    m.LoginData,
+):
+    converter.get_structure_hook(_answer)
+
 
 # --- the package's entry points ---------------------------------------------------------
 

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _converter
+from . import _converter, _paging
 from . import _validation as check
+from ._paging import Listing, OrderBy, Params
 from ._protocol import build_request
 from .errors import OpenproviderError, OutcomeUnknownError, ValidationError
 from .models import (
+    ApproverEmailResent,
+    ApproverEmailUpdated,
+    Cancelled,
+    Created,
+    CreateOrderRequest,
     DomainValidationMethod,
     Order,
+    OrderPage,
+    OtpToken,
+    Reissued,
+    ReissueOrderRequest,
     Renewed,
     RenewOrderRequest,
     Updated,
@@ -28,6 +38,34 @@ logger = logging.getLogger("openprovider_ssl")
 AUTORENEW = ("on", "off")
 SOFTWARE = ("linux", "windows")
 SIGNATURE_HASH_ALGORITHMS = ("sha1", "sha2")
+#: Certificate periods are in years; a month count (12, 24) is refused rather than sent.
+MAX_PERIOD = 10
+
+ValidationMethods = Iterable[DomainValidationMethod | Mapping[str, str]]
+
+# The checks of the order fields that create and reissue share, by field name.
+_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "approver_email": lambda v: check.email("approver_email", v),
+    "autorenew": lambda v: check.choice("autorenew", v, AUTORENEW),
+    "csr": check.csr,
+    "domain_validation_methods": lambda v: tuple(check.validation_methods(v)),
+    "enable_dns_automation": lambda v: check.boolean("enable_dns_automation", v),
+    "host_names": lambda v: tuple(check.hostnames("host_names", v)),
+    "organization_handle": lambda v: check.handle("organization_handle", v),
+    "signature_hash_algorithm": lambda v: check.choice(
+        "signature_hash_algorithm", v, SIGNATURE_HASH_ALGORITHMS
+    ),
+    "software_id": lambda v: check.choice("software_id", v, SOFTWARE),
+    "start_provision": lambda v: check.boolean("start_provision", v),
+    "technical_handle": lambda v: check.handle("technical_handle", v),
+    "domain_amount": lambda v: check.int_range("domain_amount", v, 0, 2**31 - 1),
+    "wildcard_domain_amount": lambda v: check.int_range("wildcard_domain_amount", v, 0, 2**31 - 1),
+}
+
+
+def _checked(**fields: Any) -> dict[str, Any]:
+    """Each given field checked; None stays None ("not sent")."""
+    return {name: None if v is None else _FIELD_CHECKS[name](v) for name, v in fields.items()}
 
 
 class Orders:
@@ -41,6 +79,203 @@ class Orders:
         oid = check.order_id(order_id)
         request = build_request("GetOrder", "GET", f"/ssl/orders/{oid}", idempotent=True)
         return await self._client._execute(request, Order)
+
+    def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        common_name_pattern: str | None = None,
+        contact_handle: str | None = None,
+        show_expiring: bool | None = None,
+        order_by: OrderBy | None = None,
+        page_size: int = 100,
+    ) -> Listing[Order]:
+        """Every order that matches, fetched ``page_size`` at a time as you iterate.
+
+        ``status`` is one status or several (``["ACT", "REQ"]``); ``common_name_pattern``
+        may hold ``*`` wildcards; ``contact_handle`` matches the organization or technical
+        handle; ``show_expiring=True`` keeps the orders that may be renewed now; ``order_by``
+        is ``{"expiration_date": "asc"}`` or ``("expiration_date", "asc")``. Arguments are
+        checked here, before anything is sent::
+
+            async for order in client.orders.list(status="ACT", show_expiring=True):
+                ...
+        """
+        filters = _paging.order_query(
+            status, common_name_pattern, contact_handle, show_expiring, order_by
+        )
+        size = _paging.page_size(page_size)
+
+        async def fetch(limit: int, offset: int) -> OrderPage:
+            return await self._list_page(filters, _paging.window(limit, offset))
+
+        return Listing(fetch, size, what="orders")
+
+    async def page(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        status: str | Iterable[str] | None = None,
+        common_name_pattern: str | None = None,
+        contact_handle: str | None = None,
+        show_expiring: bool | None = None,
+        order_by: OrderBy | None = None,
+    ) -> OrderPage:
+        """One page of the orders that match (filters as in ``list``), with their ``total``."""
+        window = _paging.window(limit, offset)
+        filters = _paging.order_query(
+            status, common_name_pattern, contact_handle, show_expiring, order_by
+        )
+        return await self._list_page(filters, window)
+
+    async def create(
+        self,
+        product_id: int,
+        *,
+        period: int,
+        csr: str,
+        software_id: str,
+        approver_email: str | None = None,
+        autorenew: str | None = None,
+        domain_amount: int | None = None,
+        domain_validation_methods: ValidationMethods | None = None,
+        enable_dns_automation: bool | None = None,
+        host_names: Iterable[str] | None = None,
+        organization_handle: str | None = None,
+        signature_hash_algorithm: str | None = None,
+        start_provision: bool | None = None,
+        technical_handle: str | None = None,
+        wildcard_domain_amount: int | None = None,
+    ) -> Created:
+        """Order a certificate of ``product_id`` for ``period`` years; ``Created.id`` is the
+        new order. It stays in PAI unless ``start_provision=True`` sends it to the CA.
+
+        Not sent again after a failure that may have applied it (``may_have_been_applied``):
+        look for the new order with ``list(common_name_pattern=...)`` before trying again.
+        """
+        body = _converter.unstructure_request(
+            CreateOrderRequest(
+                product_id=check.positive_int("product_id", product_id),
+                period=check.int_range("period", period, 1, MAX_PERIOD),
+                csr=check.csr(csr),
+                software_id=check.choice("software_id", software_id, SOFTWARE),
+                **_checked(
+                    approver_email=approver_email,
+                    autorenew=autorenew,
+                    domain_amount=domain_amount,
+                    domain_validation_methods=domain_validation_methods,
+                    enable_dns_automation=enable_dns_automation,
+                    host_names=host_names,
+                    organization_handle=organization_handle,
+                    signature_hash_algorithm=signature_hash_algorithm,
+                    start_provision=start_provision,
+                    technical_handle=technical_handle,
+                    wildcard_domain_amount=wildcard_domain_amount,
+                ),
+            )
+        )
+        request = build_request("CreateOrder", "POST", "/ssl/orders", body=body, idempotent=False)
+        return await self._client._execute(request, Created)
+
+    async def reissue(
+        self,
+        order_id: int,
+        *,
+        approver_email: str | None = None,
+        csr: str | None = None,
+        domain_validation_methods: ValidationMethods | None = None,
+        enable_dns_automation: bool | None = None,
+        host_names: Iterable[str] | None = None,
+        organization_handle: str | None = None,
+        signature_hash_algorithm: str | None = None,
+        software_id: str | None = None,
+    ) -> Reissued:
+        """Reissue the certificate of an order, usually with a new ``csr``.
+
+        Not sent again after a failure that may have applied it: check the order first.
+        """
+        oid = check.order_id(order_id)
+        body = _converter.unstructure_request(
+            ReissueOrderRequest(
+                id=oid,
+                **_checked(
+                    approver_email=approver_email,
+                    csr=csr,
+                    domain_validation_methods=domain_validation_methods,
+                    enable_dns_automation=enable_dns_automation,
+                    host_names=host_names,
+                    organization_handle=organization_handle,
+                    signature_hash_algorithm=signature_hash_algorithm,
+                    software_id=software_id,
+                ),
+            )
+        )
+        request = build_request(
+            "ReissueOrder", "POST", f"/ssl/orders/{oid}/reissue", body=body, idempotent=False
+        )
+        return await self._client._execute(request, Reissued)
+
+    async def cancel(self, order_id: int) -> Cancelled:
+        """Cancel an order. Not sent again after a failure that may have applied it."""
+        oid = check.order_id(order_id)
+        request = build_request(
+            "CancelOrder", "POST", f"/ssl/orders/{oid}/cancel", body={"id": oid}, idempotent=False
+        )
+        return await self._client._execute(request, Cancelled)
+
+    async def update_approver_email(
+        self, order_id: int, approver_email: str
+    ) -> ApproverEmailUpdated:
+        """Change the approver email of an order in REQ (``client.approver_emails.list``
+        gives the addresses allowed for a domain)."""
+        oid = check.order_id(order_id)
+        body = {"id": oid, "approver_email": check.email("approver_email", approver_email)}
+        request = build_request(
+            "UpdateApproverEmailAddress",
+            "PUT",
+            f"/ssl/orders/{oid}/approver-email",
+            body=body,
+            idempotent=True,
+        )
+        return await self._client._execute(request, ApproverEmailUpdated)
+
+    async def resend_approver_email(self, order_id: int) -> ApproverEmailResent:
+        """Send the approval email of an order again.
+
+        Retried like a read: at worst the approver receives the same email twice.
+        """
+        oid = check.order_id(order_id)
+        request = build_request(
+            "ResendApproverEmail",
+            "POST",
+            f"/ssl/orders/{oid}/approver-email/resend",
+            body={"id": oid},
+            idempotent=True,
+        )
+        return await self._client._execute(request, ApproverEmailResent)
+
+    async def create_otp_token(self, order_id: int) -> OtpToken:
+        """A one-time link (``OtpToken.uri``) that opens this order in SSL Panel.
+
+        Retried like a read: a token made by a lost attempt simply expires unused.
+        """
+        oid = check.order_id(order_id)
+        request = build_request(
+            "CreateOtpToken",
+            "POST",
+            f"/ssl/orders/{oid}/otp-tokens",
+            body={"id": oid},
+            idempotent=True,
+            sensitive=True,
+        )
+        return await self._client._execute(request, OtpToken)
+
+    async def _list_page(self, filters: Params, window: Params) -> OrderPage:
+        request = build_request(
+            "ListOrders", "GET", "/ssl/orders", params=[*window, *filters], idempotent=True
+        )
+        return await self._client._execute(request, OrderPage)
 
     async def update(
         self,
@@ -147,7 +382,14 @@ class Orders:
 
     async def _read_back(self, order_id: int, cause: OpenproviderError) -> Order:
         """The order as it is now, after giving an in-flight request time to land."""
-        await self._client.retry_policy.sleep(self._client.retry_policy.readback_delay)
+        delay = self._client.retry_policy.readback_delay
+        logger.debug(
+            "renew of order %d may have been applied (%s); reading it back in %.2f s",
+            order_id,
+            cause,
+            delay,
+        )
+        await self._client.retry_policy.sleep(delay)
         try:
             return await self.get(order_id)
         except OpenproviderError as error:

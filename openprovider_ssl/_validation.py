@@ -14,7 +14,8 @@ from .errors import ValidationError
 from .models import DomainValidationMethod
 
 _INT32_MAX = 2**31 - 1
-_HOSTNAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z", re.IGNORECASE)
+# ASCII: with IGNORECASE alone, [a-z] also matches letters such as "\u212a" (Kelvin sign).
+_HOSTNAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z", re.IGNORECASE | re.ASCII)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\Z")
 _CSR = re.compile(
     r"\s*-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n"
@@ -23,6 +24,8 @@ _CSR = re.compile(
 )
 _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _VALIDATION_METHOD = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+_STATUS = re.compile(r"[A-Za-z]{2,16}\Z")
+_COUNTRY = re.compile(r"[A-Za-z]{2}\Z")
 
 
 def positive_int(name: str, value: object) -> int:
@@ -134,6 +137,78 @@ def text(name: str, value: object, *, max_length: int = 255) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValidationError(name, "must not contain control characters")
     return value
+
+
+def int_range(name: str, value: object, low: int, high: int) -> int:
+    """An int between ``low`` and ``high`` inclusive. Strings, floats and bools are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, f"must be an integer, got {_show(value)}")
+    if not low <= value <= high:
+        raise ValidationError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def statuses(value: object) -> list[str]:
+    """One order status or an iterable of them, upper-cased.
+
+    Statuses this SDK does not know are let through when they look like one (letters only),
+    as ``OrderStatus`` tolerates them too: the API may add statuses before we do.
+    """
+    name = "status"
+    items = [value] if isinstance(value, str) else _sequence(name, value)
+    if not items:
+        raise ValidationError(name, "must name at least one status, or be None for all")
+    result = []
+    for i, item in enumerate(items):
+        where = name if isinstance(value, str) else f"{name}[{i}]"
+        if not isinstance(item, str) or not _STATUS.match(item):
+            raise ValidationError(
+                where, f"must be an order status such as 'ACT', got {_show(item)}"
+            )
+        result.append(item.upper())
+    return result
+
+
+def order_by(value: object, fields: Iterable[str]) -> list[tuple[str, str]]:
+    """Sort keys as ``(field, "asc" | "desc")`` pairs, most significant first.
+
+    Accepts a mapping (``{"expiration_date": "asc"}``), one pair (``("status", "desc")``) or
+    an iterable of pairs. Fields are checked against ``fields``; directions ignore case.
+    """
+    name = "order_by"
+    allowed = tuple(fields)
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        pairs = [value]
+    else:
+        pairs = _sequence(name, value)
+    if not pairs:
+        raise ValidationError(name, "must name at least one field, or be None")
+    result: list[tuple[str, str]] = []
+    for pair in pairs:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValidationError(
+                name, f"must hold (field, 'asc' or 'desc') pairs, got {_show(pair)}"
+            )
+        field, direction = pair
+        choice(f"{name} field", field, allowed)
+        if any(field == seen for seen, _ in result):
+            raise ValidationError(name, f"names {field!r} twice")
+        where = f"{name}[{field!r}]"
+        if not isinstance(direction, str):
+            raise ValidationError(where, f"must be 'asc' or 'desc', got {_show(direction)}")
+        result.append((field, choice(where, direction.lower(), ("asc", "desc"))))
+    return result
+
+
+def country(name: str, value: object) -> str:
+    """An ISO 3166 two-letter country code, upper-cased."""
+    if not isinstance(value, str) or not _COUNTRY.match(value):
+        raise ValidationError(
+            name, f"must be a two-letter country code such as 'NL', got {_show(value)}"
+        )
+    return value.upper()
 
 
 def _sequence(name: str, value: object) -> list[Any]:

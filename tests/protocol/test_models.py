@@ -70,7 +70,7 @@ def _order(status: str = "ACT", expires_in: timedelta | None = timedelta(days=10
 
 
 def test_renew_window_constant() -> None:
-    assert RENEW_WINDOW == timedelta(days=30)
+    assert timedelta(days=30) == RENEW_WINDOW
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,8 @@ def test_results_are_distinct_types() -> None:
     for cls in results:
         assert issubclass(cls, m.OrderResult)
         assert cls(id=1).warnings == ()
-    assert m.Renewed(1) != m.Updated(1)
+    updated: object = m.Updated(1)
+    assert m.Renewed(1) != updated
     assert m.Renewed(1) == m.Renewed(id=1)
     assert len({cls.__name__ for cls in results}) == len(results)
 
@@ -268,15 +269,17 @@ def _walk(
             if typing.get_origin(tp) is not tuple:
                 problems.append(f"{cls.__name__}.{prop} should be a tuple, is {tp}")
                 continue
-            tp, schema = typing.get_args(tp)[0], schema["items"]
-        ref = schema.get("$ref")
+            tp, item = typing.get_args(tp)[0], schema["items"]
+        else:
+            item = schema
+        ref = item.get("$ref")
         if ref is not None:
             if not attrs.has(tp):
                 problems.append(f"{cls.__name__}.{prop} should be a model, is {tp}")
                 continue
             _walk(definitions, ref.rsplit("/", 1)[1], tp, seen, problems)
-        elif not (isinstance(tp, type) and issubclass(tp, _SCALARS[schema["type"]])):
-            problems.append(f"{cls.__name__}.{prop} is {tp}, spec says {schema['type']}")
+        elif not (isinstance(tp, type) and issubclass(tp, _SCALARS[item["type"]])):
+            problems.append(f"{cls.__name__}.{prop} is {tp}, spec says {item['type']}")
     for attribute in hints:
         if attribute not in properties and attribute not in _EXTRA_ATTRIBUTES:
             problems.append(f"{cls.__name__}.{attribute} is not in spec {name}")
