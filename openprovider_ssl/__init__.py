@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._paging import Listing
 from .client import PRODUCTION_URL, SANDBOX_URL, Client
 from .errors import (
     AccessDeniedError,
@@ -36,13 +37,16 @@ from .models import (
     ApproverEmailResent,
     ApproverEmailUpdated,
     Cancelled,
+    CreateCsrRequest,
     Created,
     CreatedCsr,
+    CreateOrderRequest,
     CsrPublicKey,
     CsrSubject,
     DecodedCsr,
     DomainValidationMethod,
     DomainValidationStatuses,
+    LoginData,
     Order,
     OrderAdditionalData,
     OrderOptions,
@@ -58,9 +62,12 @@ from .models import (
     ProductPrices,
     ProductWarranty,
     Reissued,
+    ReissueOrderRequest,
     Renewed,
+    RenewOrderRequest,
     SupportedSoftware,
     Updated,
+    UpdateOrderRequest,
 )
 from .retry import RetryPolicy
 
@@ -83,6 +90,8 @@ __all__ = [
     "AuthenticationError",
     "Cancelled",
     "Client",
+    "CreateCsrRequest",
+    "CreateOrderRequest",
     "Created",
     "CreatedCsr",
     "CsrPublicKey",
@@ -91,6 +100,8 @@ __all__ = [
     "DomainValidationMethod",
     "DomainValidationStatuses",
     "IdenticalCallLimitError",
+    "Listing",
+    "LoginData",
     "LoginLimitError",
     "MaintenanceError",
     "OpenproviderError",
@@ -110,7 +121,9 @@ __all__ = [
     "ProductPrices",
     "ProductWarranty",
     "RateLimitError",
+    "ReissueOrderRequest",
     "Reissued",
+    "RenewOrderRequest",
     "Renewed",
     "ResponseError",
     "RetryBudgetExhaustedError",
@@ -118,6 +131,7 @@ __all__ = [
     "ServerError",
     "SupportedSoftware",
     "TransportError",
+    "UpdateOrderRequest",
     "Updated",
     "ValidationError",
     "testing",
