@@ -63,9 +63,9 @@ class Product:
             out.append(entry)
         return out
 
-    def as_api(self, *, price: bool = True, software: bool = True, description: bool = True) -> (
-        dict[str, Any]
-    ):
+    def as_api(
+        self, *, price: bool = True, software: bool = True, description: bool = True
+    ) -> dict[str, Any]:
         """productSslProduct; the ``with_*`` list flags switch the heavier parts on."""
         level = _LEVELS[self.validation]
         data: dict[str, Any] = {
@@ -100,7 +100,9 @@ class Product:
         if software:
             data["supported_software"] = [dict(s) for s in SOFTWARE]
         if description:
-            data["description"] = f"{self.brand} {level} certificate ({self.kind.replace('_', ' ')})"
+            data["description"] = (
+                f"{self.brand} {level} certificate ({self.kind.replace('_', ' ')})"
+            )
         return data
 
 
@@ -108,24 +110,48 @@ PRODUCTS: Final[tuple[Product, ...]] = (
     Product(1, "PositiveSSL", "Sectigo", "domain", "single_domain", 7.95),
     Product(2, "PositiveSSL Wildcard", "Sectigo", "domain", "wildcard", 79.0),
     Product(
-        3, "PositiveSSL Multi-Domain", "Sectigo", "domain", "multi_domain", 29.0,
-        included_domains=3, max_domains=250, extra_domain_price=9.0,
+        3,
+        "PositiveSSL Multi-Domain",
+        "Sectigo",
+        "domain",
+        "multi_domain",
+        29.0,
+        included_domains=3,
+        max_domains=250,
+        extra_domain_price=9.0,
     ),
-    Product(4, "InstantSSL", "Sectigo", "organization", "single_domain", 35.0, delivery_time="2 days"),
+    Product(
+        4, "InstantSSL", "Sectigo", "organization", "single_domain", 35.0, delivery_time="2 days"
+    ),
     Product(5, "EV SSL", "Sectigo", "extended", "single_domain", 99.0, delivery_time="5 days"),
     Product(6, "RapidSSL Standard DV", "RapidSSL", "domain", "single_domain", 12.5),
     Product(7, "RapidSSL Wildcard DV", "RapidSSL", "domain", "wildcard", 119.0),
     Product(8, "QuickSSL Premium", "GeoTrust", "domain", "single_domain", 45.0),
     Product(9, "True BusinessID", "GeoTrust", "organization", "single_domain", 115.0),
     Product(
-        10, "True BusinessID EV Multi-Domain", "GeoTrust", "extended", "multi_domain", 299.0,
-        included_domains=5, max_domains=250, extra_domain_price=95.0, delivery_time="5 days",
+        10,
+        "True BusinessID EV Multi-Domain",
+        "GeoTrust",
+        "extended",
+        "multi_domain",
+        299.0,
+        included_domains=5,
+        max_domains=250,
+        extra_domain_price=95.0,
+        delivery_time="5 days",
     ),
     Product(11, "Secure Site", "DigiCert", "organization", "single_domain", 249.0),
     Product(12, "Secure Site Pro EV", "DigiCert", "extended", "single_domain", 699.0),
     Product(
-        13, "Multi-Domain SSL", "DigiCert", "organization", "multi_domain", 359.0,
-        included_domains=4, max_domains=250, extra_domain_price=89.0,
+        13,
+        "Multi-Domain SSL",
+        "DigiCert",
+        "organization",
+        "multi_domain",
+        359.0,
+        included_domains=4,
+        max_domains=250,
+        extra_domain_price=89.0,
     ),
 )
 PRODUCTS_BY_ID: Final = {p.id: p for p in PRODUCTS}

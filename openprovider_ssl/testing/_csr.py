@@ -49,10 +49,10 @@ def _oid(dotted: str) -> bytes:
     out = bytearray((40 * arcs[0] + arcs[1],))
     for arc in arcs[2:]:
         chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
         out.extend(reversed(chunk))
     return _tlv(0x06, bytes(out))
 
@@ -81,7 +81,9 @@ def _pem(label: str, der: bytes) -> str:
     return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----"
 
 
-def build_csr(subject: dict[str, str], sans: list[str], bits: int = 2048, sha1: bool = False) -> str:
+def build_csr(
+    subject: dict[str, str], sans: list[str], bits: int = 2048, sha1: bool = False
+) -> str:
     """A PEM CSR for ``subject`` (keys as in csrCsrSubject) and SAN dNSNames ``sans``."""
     seed = f"{sorted(subject.items())}{sans}{bits}"
     rdns = []

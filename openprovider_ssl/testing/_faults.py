@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
-from attrs import define, field, validators
+from attrs import define, field
 
-_rate = [validators.instance_of(float | int), validators.ge(0), validators.le(1)]
-_seconds = [validators.instance_of(float | int), validators.ge(0)]
+
+def _number(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _rate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _number(value, attribute.name)
+    if value > 1:
+        raise ValueError(f"{attribute.name} is a probability (0..1), got {value!r}")
+
+
+def _operation_set(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _number(value, attribute.name)
 
 
 @define
@@ -27,16 +44,14 @@ class Faults:
     maintenance_rate: float = field(default=0.0, validator=_rate)
     error_rate: float = field(default=0.0, validator=_rate)
     throttle_rate: float = field(default=0.0, validator=_rate)
-    throttle_retry_after: int = field(default=1, validator=validators.ge(0))
+    throttle_retry_after: int = field(default=1, validator=_seconds)
     latency: float = field(default=0.0, validator=_seconds)
     latency_jitter: float = field(default=0.0, validator=_seconds)
     drop_before_rate: float = field(default=0.0, validator=_rate)
     drop_after_rate: float = field(default=0.0, validator=_rate)
     garbage_rate: float = field(default=0.0, validator=_rate)
     on_login: bool = False
-    operations: frozenset[str] | None = field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    operations: frozenset[str] | None = field(default=None, converter=_operation_set)
 
     def update(self, **changes: Any) -> None:
         """Set several fields at once (validated); unknown names raise TypeError."""

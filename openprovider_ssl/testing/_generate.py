@@ -9,11 +9,12 @@ from typing import Final
 from ._catalog import PRODUCTS
 from ._state import Order
 
-_WORDS_A: Final = (
+# Word lists kept as text for readability; split once at import.
+_WORDS_A: Final = (  # noqa: SIM905
     "acme blue green red swift bright north south east west alpha delta nova terra solar "
     "lunar rapid prime urban metro global local smart cloud data pixel cyber open happy"
 ).split()
-_WORDS_B: Final = (
+_WORDS_B: Final = (  # noqa: SIM905
     "shop store labs works media bank travel foods clinic motors studio systems garden "
     "hotel games sports books music energy logistics consult design health"
 ).split()
@@ -31,7 +32,15 @@ HANDLES: Final = tuple(
     )
 )
 #: Everything that is not a renewable ACT order is drawn from this mix.
-_MIX: Final = (("ACT", 50), ("EXP", 12), ("REQ", 12), ("CAN", 9), ("PAI", 7), ("REJ", 5), ("FAI", 5))
+_MIX: Final = (
+    ("ACT", 50),
+    ("EXP", 12),
+    ("REQ", 12),
+    ("CAN", 9),
+    ("PAI", 7),
+    ("REJ", 5),
+    ("FAI", 5),
+)
 _PRODUCT_WEIGHTS: Final = (30, 8, 6, 6, 3, 14, 4, 8, 4, 2, 6, 3, 3)
 _DAY: Final = 86_400
 _YEAR: Final = 365 * _DAY
@@ -66,10 +75,8 @@ def generate_orders(
         product = by_id[products[int(rand() * n_products)]]  # type: ignore[index]
         period = 1 if rand() < 0.7 else 2
         domain = domains[int(rand() * n_domains)]
-        if product.wildcard:
-            common_name = "*." + domain
-        else:
-            common_name = _SUBS[int(rand() * n_subs)] + domain
+        sub = "*." if product.wildcard else _SUBS[int(rand() * n_subs)]
+        common_name = sub + domain
         host_names: tuple[str, ...] = ()
         if product.multi_domain:
             host_names = (common_name, "www." + domain, "mail." + domain)[: 2 + (rand() < 0.5)]

@@ -8,7 +8,7 @@ from typing import Any, Final
 from ._catalog import PRODUCTS, PRODUCTS_BY_ID
 from ._csr import build_csr, build_key, decode_csr
 from ._errors import PRODUCT_NOT_FOUND, ApiError, schema_error
-from ._state import OrderStore, base_domain
+from ._state import OrderStore, base_domain, paging
 
 
 class RawJSON(str):
@@ -28,19 +28,9 @@ _PRODUCT_SORT: Final = {
 _APPROVER_BOXES: Final = ("admin", "administrator", "hostmaster", "postmaster", "webmaster")
 
 
-def _paging(query: dict[str, Any]) -> tuple[int, int]:
-    limit = query.get("limit") or 100
-    offset = query.get("offset") or 0
-    if not 0 < limit <= 1000:
-        raise schema_error("query.limit: must be between 1 and 1000")
-    if offset < 0:
-        raise schema_error("query.offset: must not be negative")
-    return limit, offset
-
-
 def list_products(query: dict[str, Any]) -> dict[str, Any]:
     """ListProducts: prices, software and descriptions only when asked for."""
-    limit, offset = _paging(query)
+    limit, offset = paging(query)
     rows = list(PRODUCTS)
     sorts = [(k[9:], str(v).lower()) for k, v in query.items() if k.startswith("order_by.")]
     for field, direction in reversed(sorts):

@@ -160,16 +160,14 @@ def renew_order(store: OrderStore, order_id: int, now: datetime) -> None:
         raise ApiError(RENEW_NOT_ALLOWED, f"certificate expired on {fmt(exp)}")
     if exp > now + RENEW_WINDOW:
         opens = fmt(exp - RENEW_WINDOW)
-        raise ApiError(
-            RENEW_NOT_ALLOWED, f"expires on {fmt(exp)}; renew is possible from {opens}"
-        )
+        raise ApiError(RENEW_NOT_ALLOWED, f"expires on {fmt(exp)}; renew is possible from {opens}")
     order.expiration_date = add_years(exp, order.period)
     store.changed()
 
 
-def reissue_order(store: OrderStore, order_id: int, body: dict[str, Any], now: datetime) -> (
-    Warnings
-):
+def reissue_order(
+    store: OrderStore, order_id: int, body: dict[str, Any], now: datetime
+) -> Warnings:
     """ReissueOrder: ACT only; new CSR/hostnames/DCV replace the old, the status stays."""
     order = store.get(order_id)
     if order.status != "ACT":

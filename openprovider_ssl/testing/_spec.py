@@ -281,13 +281,18 @@ def _walk(value: Any, schema: JSON, defs: JSON, where: str, out: list[str]) -> N
             return
         for i, item in enumerate(value):
             _walk(item, schema.get("items", {}), defs, f"{where}[{i}]", out)
-    elif kind in _SCALARS:
-        try:
-            if kind == "integer" and isinstance(value, str):
-                raise ValueError
-            _SCALARS[kind](value, where)
-        except Exception:
-            out.append(f"{where}: expected {kind}, got {type(value).__name__}: {value!r}")
+    elif kind in _SCALARS and not _is_json_type(kind, value):
+        out.append(f"{where}: expected {kind}, got {type(value).__name__}: {value!r}")
+
+
+def _is_json_type(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind == "integer" else isinstance(value, int | float)
 
 
 _ERROR_ENVELOPE: Final[JSON] = {

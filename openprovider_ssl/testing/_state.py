@@ -70,12 +70,35 @@ def base_domain(host: str) -> str:
     return ".".join(parts[-2:]) if len(parts) >= 2 else host
 
 
-@define(slots=True, eq=False)
-class Order:
-    """One SSL order as the fake stores it; fields named as in orderSslOrder.
+def paging(query: dict[str, Any]) -> tuple[int, int]:
+    """(limit, offset) of a list query: limit defaults to 100 (also for 0), at most 1000."""
+    limit = query.get("limit") or 100
+    offset = query.get("offset") or 0
+    if not 0 < limit <= 1000:
+        raise schema_error("query.limit: must be between 1 and 1000")
+    if offset < 0:
+        raise schema_error("query.offset: must not be negative")
+    return limit, offset
 
+
+_MUTATIONS = [0]
+
+
+def _touch(instance: Any, attribute: Any, value: Any) -> Any:
+    # Any change to any order, even one a test makes by hand, invalidates the list cache.
+    _MUTATIONS[0] += 1
+    return value
+
+
+@define(slots=True, eq=False, on_setattr=_touch)
+class Order:
+    """One SSL order as the fake stores it; :meth:`as_api` renders the orderSslOrder.
+
+    Fields carry the API's names, the request spelling where read and write differ
+    (``approver_email`` is shown as ``email_approver``, ``software_id`` as ``software``).
     Dates are aware UTC datetimes (``None`` when unset); ``approver_email`` and ``csr`` empty
-    mean "derived" (admin@ the base domain, the guide's sample CSR).
+    mean "derived" (admin@ the base domain, the guide's sample CSR). Tests may change fields
+    directly; list results notice.
     """
 
     id: int
@@ -171,10 +194,13 @@ class Order:
 
 
 _SAMPLE_CSR_JSON: Final = json.dumps(SAMPLE_CSR)
-_ISSUED_TAIL: Final = "".join(
-    f',"{k}":{json.dumps(_CERT)}'
-    for k in ("certificate", "intermediate_certificate", "root_certificate")
-) + "}"
+_ISSUED_TAIL: Final = (
+    "".join(
+        f',"{k}":{json.dumps(_CERT)}'
+        for k in ("certificate", "intermediate_certificate", "root_certificate")
+    )
+    + "}"
+)
 _PENDING_TAIL: Final = ',"certificate":"","intermediate_certificate":"","root_certificate":""}'
 
 _SORT_KEYS: Final[dict[str, Callable[[Order], Any]]] = {
@@ -225,12 +251,7 @@ class OrderStore:
 
     def query(self, params: dict[str, Any]) -> tuple[int, list[Order]]:
         """ListOrders: (total after filters, the requested page)."""
-        limit = params.get("limit") or 100
-        offset = params.get("offset") or 0
-        if not 0 < limit <= 1000:
-            raise schema_error("query.limit: must be between 1 and 1000")
-        if offset < 0:
-            raise schema_error("query.offset: must not be negative")
+        limit, offset = paging(params)
         order_by = []
         for name, value in params.items():
             if name.startswith("order_by."):
@@ -243,9 +264,9 @@ class OrderStore:
         handle = params.get("contact_handle") or ""
         expiring = bool(params.get("show_expiring"))
         now = self._now()
-        key = (statuses, pattern, handle, expiring, tuple(order_by), self.version)
-        if expiring:
-            key += (int(now.timestamp()) // 60,)
+        version = (self.version, _MUTATIONS[0], len(self.orders))
+        minute = int(now.timestamp()) // 60 if expiring else 0
+        key = (statuses, pattern, handle, expiring, tuple(order_by), version, minute)
         if self._cache is not None and self._cache[0] == key:
             rows = self._cache[1]
         elif not (statuses or pattern or handle or expiring or order_by):
