@@ -37,6 +37,8 @@ _MAINTENANCE = 4005
 _UNAVAILABLE = 3006
 _EXCESSIVE_USE = 4007
 _ACCESS_DENIED = frozenset({10005, 10009})
+_UNKNOWN_ERROR = 399
+_SSL_ERRORS = range(10000, 11000)
 
 Params = tuple[tuple[str, str], ...]
 
@@ -109,11 +111,11 @@ def parse_answer(status: int, headers: Mapping[str, str], body: bytes) -> Answer
     maintenance = envelope.get("maintenance") is True
     warnings = _warnings(envelope.get("warnings"), status, body)
     data = envelope.get("data")
-    if code == 0 and status < 400:
+    if code == 0 and 200 <= status < 300:
         return Answer(data=data, warnings=warnings, maintenance=maintenance, desc=desc)
     if code == 0:
         raise ResponseError(
-            "code 0 (success) with an HTTP error status", http_status=status, excerpt=body
+            f"code 0 (success) with HTTP status {status}", http_status=status, excerpt=body
         )
     raise classify(
         code,
@@ -143,7 +145,7 @@ def classify(
         "warnings": warnings,
         "maintenance": maintenance,
     }
-    if code == _AUTH_FAILED:
+    if code == _AUTH_FAILED or http_status == 401:
         return AuthenticationError(code, desc, **kwargs)
     if code in _ACCESS_DENIED:
         return AccessDeniedError(code, desc, **kwargs)
@@ -153,7 +155,11 @@ def classify(
         return LoginLimitError(code, desc, retry_after=retry_after(headers), **kwargs)
     if code == _EXCESSIVE_USE or http_status == 429:
         return RateLimitError(code, desc, retry_after=retry_after(headers), **kwargs)
-    if code == _UNAVAILABLE or http_status >= 500:
+    if code == _UNAVAILABLE:
+        return ServerError(code, desc, **kwargs)
+    # 399 and the SSL 10xxx codes are the API's own refusals, whatever HTTP status carries
+    # them: nothing was applied and trying again cannot help.
+    if http_status >= 500 and code != _UNKNOWN_ERROR and code not in _SSL_ERRORS:
         return ServerError(code, desc, **kwargs)
     return APIError(code, desc, **kwargs)
 
@@ -162,7 +168,10 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), never negative."""
     raw = headers.get("Retry-After")
     if raw is None:
-        return None
+        # aiohttp's headers ignore case; a plain dict from another caller may not.
+        raw = headers.get("retry-after")
+        if raw is None:
+            return None
     try:
         seconds = float(raw)
     except ValueError:
@@ -209,7 +218,7 @@ def _decode_envelope(status: int, body: bytes) -> dict[str, Any]:
         envelope = json.loads(body)
     except UnicodeDecodeError:
         raise ResponseError("the body is not UTF-8", http_status=status, excerpt=body) from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ResponseError("the body is not JSON", http_status=status, excerpt=body) from None
     if not isinstance(envelope, dict):
         raise ResponseError("the body is not a JSON object", http_status=status, excerpt=body)

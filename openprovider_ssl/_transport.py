@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 
 import aiohttp
 import attrs
@@ -63,6 +63,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         self._max_response_bytes = max_response_bytes
 
@@ -76,16 +77,23 @@ class Transport:
         if session is not None and (not self._owns_session or self._loop is loop):
             return session
         if session is not None:
-            # Our session belongs to an earlier event loop (a previous asyncio.run): its
-            # connections died with that loop, so let go of it without touching them.
+            # Our session belongs to an earlier event loop. If that loop ended through
+            # asyncio.run, the closer below already closed it; otherwise its connections died
+            # with that loop, so let go of it without touching them.
             session.detach()
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._max_connections),
             timeout=self._timeout,
             headers=self._headers,
         )
-        self._loop = loop
-        return self._session
+        self._session, self._loop = session, loop
+        self._closer = _close_when_loop_ends(session)
+        with contextlib.suppress(StopIteration):
+            # Run it to its first yield now, so the loop registers it as one of its async
+            # generators: loop.shutdown_asyncgens() (asyncio.run does) then closes the session
+            # inside the loop, even if the program never calls aclose().
+            self._closer.asend(None).send(None)
+        return session
 
     async def send(self, request: Request, token: str | None) -> RawAnswer:
         """Send one request and read the whole answer, within the size cap."""
@@ -103,6 +111,9 @@ class Transport:
                 data=request.body,
                 headers=headers,
                 timeout=self._timeout,
+                # The API never redirects; followed, a redirect could turn a renew into a GET
+                # that "succeeds", or send an update to another URL.
+                allow_redirects=False,
             ) as response:
                 body = await self._read(response)
                 return RawAnswer(response.status, response.headers, body)
@@ -126,11 +137,22 @@ class Transport:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
-        """Close our own session; a caller-owned session is left open."""
-        session, self._session = self._session, None
-        if session is not None and self._owns_session and self._loop is not None:
-            if self._loop is asyncio.get_running_loop():
-                await session.close()
-            else:
-                session.detach()
-            self._loop = None
+        """Close our own session; a caller-owned session is left open, and kept for later calls."""
+        if not self._owns_session:
+            return
+        session, closer, loop = self._session, self._closer, self._loop
+        self._session = self._closer = self._loop = None
+        if session is None or closer is None:
+            return
+        if loop is asyncio.get_running_loop():
+            await closer.aclose()
+        else:
+            session.detach()
+
+
+async def _close_when_loop_ends(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Suspended while its loop lives; finalised by ``aclose()`` or by the loop's shutdown."""
+    try:
+        yield
+    finally:
+        await session.close()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ValidationError
 from .models import DomainValidationMethod
+
+T = TypeVar("T")
 
 _INT32_MAX = 2**31 - 1
 # ASCII: with IGNORECASE alone, [a-z] also matches letters such as "\u212a" (Kelvin sign).
@@ -32,6 +34,7 @@ def positive_int(name: str, value: object) -> int:
     """An id: a positive int32. Strings, floats and bools are refused."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, f"must be a positive integer, got {_show(value)}")
+    value = _plain_int(value)
     if not 0 < value <= _INT32_MAX:
         raise ValidationError(name, f"must be between 1 and {_INT32_MAX}, got {value}")
     return value
@@ -43,10 +46,10 @@ def order_id(value: object) -> int:
 
 def choice(name: str, value: object, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
-    if not isinstance(value, str) or value not in allowed:
+    if not isinstance(value, str) or _plain_str(value) not in allowed:
         options = ", ".join(repr(a) for a in allowed)
         raise ValidationError(name, f"must be one of {options}, got {_show(value)}")
-    return value
+    return _plain_str(value)
 
 
 def boolean(name: str, value: object) -> bool:
@@ -57,6 +60,7 @@ def boolean(name: str, value: object) -> bool:
 
 def hostname(name: str, value: object) -> str:
     """A DNS name, optionally a wildcard (``*.example.com``); no schemes, paths or spaces."""
+    value = _plain_str(value)
     if not isinstance(value, str) or not 0 < len(value) <= 253:
         raise ValidationError(name, f"must be a hostname, got {_show(value)}")
     labels = value.removeprefix("*.").rstrip(".").split(".")
@@ -73,6 +77,7 @@ def hostnames(name: str, value: object) -> list[str]:
 
 
 def email(name: str, value: object) -> str:
+    value = _plain_str(value)
     if not isinstance(value, str) or not _EMAIL.match(value) or ".." in value:
         raise ValidationError(name, f"must be an email address, got {_show(value)}")
     hostname(name, value.rpartition("@")[2])
@@ -80,6 +85,7 @@ def email(name: str, value: object) -> str:
 
 
 def csr(value: object, name: str = "csr") -> str:
+    value = _plain_str(value)
     if not isinstance(value, str) or len(value) > 65536 or not _CSR.match(value):
         raise ValidationError(
             name,
@@ -95,7 +101,7 @@ def handle(name: str, value: object) -> str:
         raise ValidationError(
             name, f"must be a contact handle such as XY012345-CC, got {_show(value)}"
         )
-    return value
+    return _plain_str(value)
 
 
 def validation_methods(value: object) -> list[DomainValidationMethod]:
@@ -117,18 +123,19 @@ def validation_methods(value: object) -> list[DomainValidationMethod]:
             raise ValidationError(
                 where, f"must be a DomainValidationMethod or a dict, got {_show(item)}"
             )
-        hostname(f"{where}.host_name", host)
+        host = hostname(f"{where}.host_name", host)
         if not isinstance(method, str) or not _VALIDATION_METHOD.match(method):
             raise ValidationError(
                 f"{where}.method",
                 f"must be a method such as 'dns', 'http' or 'email', got {_show(method)}",
             )
-        result.append(DomainValidationMethod(host_name=host, method=method))
+        result.append(DomainValidationMethod(host_name=host, method=_plain_str(method)))
     return result
 
 
 def text(name: str, value: object, *, max_length: int = 255) -> str:
     """Free text; control characters are refused so nothing can smuggle in headers or lines."""
+    value = _plain_str(value)
     if not isinstance(value, str) or not 0 < len(value) <= max_length:
         raise ValidationError(
             name,
@@ -143,6 +150,7 @@ def int_range(name: str, value: object, low: int, high: int) -> int:
     """An int between ``low`` and ``high`` inclusive. Strings, floats and bools are refused."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, f"must be an integer, got {_show(value)}")
+    value = _plain_int(value)
     if not low <= value <= high:
         raise ValidationError(name, f"must be between {low} and {high}, got {value}")
     return value
@@ -165,7 +173,7 @@ def statuses(value: object) -> list[str]:
             raise ValidationError(
                 where, f"must be an order status such as 'ACT', got {_show(item)}"
             )
-        result.append(item.upper())
+        result.append(_plain_str(item).upper())
     return result
 
 
@@ -192,13 +200,13 @@ def order_by(value: object, fields: Iterable[str]) -> list[tuple[str, str]]:
                 name, f"must hold (field, 'asc' or 'desc') pairs, got {_show(pair)}"
             )
         field, direction = pair
-        choice(f"{name} field", field, allowed)
+        field = choice(f"{name} field", field, allowed)
         if any(field == seen for seen, _ in result):
             raise ValidationError(name, f"names {field!r} twice")
         where = f"{name}[{field!r}]"
         if not isinstance(direction, str):
             raise ValidationError(where, f"must be 'asc' or 'desc', got {_show(direction)}")
-        result.append((field, choice(where, direction.lower(), ("asc", "desc"))))
+        result.append((field, choice(where, _plain_str(direction).lower(), ("asc", "desc"))))
     return result
 
 
@@ -208,7 +216,19 @@ def country(name: str, value: object) -> str:
         raise ValidationError(
             name, f"must be a two-letter country code such as 'NL', got {_show(value)}"
         )
-    return value.upper()
+    return _plain_str(value).upper()
+
+
+def _plain_int(value: int) -> int:
+    """The plain ``int`` of an int subclass (an IntEnum, say), whose ``str()`` or comparisons
+    may be anything: an id formatted into a URL path must not be able to escape it."""
+    return int.__int__(value)
+
+
+def _plain_str(value: T) -> T:
+    """The plain ``str`` of a str subclass, whose ``len()``, ``==``, ``upper()`` or ``str()``
+    may lie; anything else as it is."""
+    return str.__str__(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
 def _sequence(name: str, value: object) -> list[Any]:

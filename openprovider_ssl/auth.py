@@ -7,17 +7,33 @@ with every call, and runs at most one login at a time however many calls are wai
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 
+from .errors import ResponseError
 from .models import LoginData
 
-__all__ = ["LoginAuth", "TokenAuth"]
+__all__ = ["LoginAuth", "TokenAuth", "checked_token"]
 
 Login = Callable[[str, str, str], Awaitable[LoginData]]
 
 #: Openprovider tokens are valid for 2 days; log in again a little before that.
 TOKEN_LIFETIME = 2 * 24 * 3600.0 - 600.0
+#: What a bearer token may hold: visible ASCII, so it cannot end a header line or add one.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}\Z")
+
+
+def checked_token(value: object) -> str | None:
+    """``value`` as a bearer token (surrounding whitespace removed), or None if it is not one.
+
+    A token with a line break or a control character would let whoever chose it (a
+    mistyped environment, a hostile login answer) add headers to every request.
+    """
+    if not isinstance(value, str):
+        return None
+    token = str.__str__(value).strip(" \t\r\n")
+    return token if _TOKEN.match(token) else None
 
 
 class TokenAuth:
@@ -90,10 +106,18 @@ class LoginAuth:
 
     async def _login(self, login: Login) -> str:
         data = await login(self.username, self._password, self._ip)
-        self._token = data.token
+        token = checked_token(data.token)
+        if token is None:
+            raise ResponseError(
+                "the login answer holds no usable token (empty, or with spaces, line breaks "
+                "or non-ASCII characters)",
+                http_status=200,
+                excerpt="<hidden: the answer holds a secret>",
+            )
+        self._token = token
         self._expires_at = self._clock() + self._lifetime
         self.reseller_id = data.reseller_id
-        return data.token
+        return token
 
 
 def _retrieve_exception(task: asyncio.Task[str]) -> None:

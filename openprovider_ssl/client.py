@@ -21,7 +21,7 @@ from ._orders import Orders
 from ._products import Products
 from ._protocol import Request
 from ._transport import Transport
-from .auth import LoginAuth, TokenAuth
+from .auth import LoginAuth, TokenAuth, checked_token
 from .errors import (
     APIError,
     AuthenticationError,
@@ -69,10 +69,20 @@ class Client:
         if token is not None and (username is not None or password is not None):
             raise ValidationError("credentials", "give a token or username/password, not both")
         if token is not None:
-            if not isinstance(token, str) or not token.strip():
-                raise ValidationError("token", "must be a non-empty string")
-            self._auth: TokenAuth | LoginAuth = TokenAuth(token)
+            bearer = checked_token(token)
+            if bearer is None:
+                # The token is not shown: even a malformed one may be mostly a secret.
+                raise ValidationError(
+                    "token",
+                    "must be a non-empty string of visible ASCII characters, without spaces "
+                    "or line breaks (the value is not shown)",
+                )
+            self._auth: TokenAuth | LoginAuth = TokenAuth(bearer)
         elif username and password:
+            if not isinstance(username, str) or not isinstance(password, str):
+                raise ValidationError("credentials", "username and password must be strings")
+            if not isinstance(login_ip, str) or not _is_ip(login_ip):
+                raise ValidationError("login_ip", f"must be an IP address, got {login_ip!r}")
             self._auth = LoginAuth(username, password, ip=login_ip)
         else:
             raise ValidationError(
@@ -96,6 +106,14 @@ class Client:
             ):
                 raise ValidationError("timeout", "must be a positive number of seconds")
             timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout))
+        if not isinstance(retry, RetryPolicy | None):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if not isinstance(limits, Limits | None):
+            raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+        if not isinstance(session, aiohttp.ClientSession | None):
+            raise TypeError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.limits = limits if limits is not None else Limits.for_base_url(self.base_url)
         self._transport = Transport(
@@ -209,10 +227,13 @@ class Client:
 
 
 def _redacted(error: OpenproviderError) -> OpenproviderError:
-    """The error of a login without its answer, which may hold the token or echo the password."""
+    """The error of a sensitive request (a login, ...) without its answer, which may hold a
+    secret (a token, a key) or echo one (the password)."""
     if isinstance(error, ResponseError):
         return ResponseError(
-            error.problem, http_status=error.http_status, excerpt="<hidden: the answer holds a secret>"
+            error.problem,
+            http_status=error.http_status,
+            excerpt="<hidden: the answer holds a secret>",
         )
     if isinstance(error, APIError):
         return error.without_data()
@@ -224,8 +245,15 @@ def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
         url = yarl.URL(base_url)
     except (TypeError, ValueError) as exc:
         raise ValidationError("base_url", f"is not a URL: {base_url!r}") from exc
+    if url.user is not None or url.password is not None:
+        # Not echoed: the URL holds a secret.
+        raise ValidationError(
+            "base_url", "must not hold a user or password; give username= and password= instead"
+        )
     if url.scheme not in ("https", "http") or not url.host:
         raise ValidationError("base_url", f"must be an https:// URL, got {base_url!r}")
+    if not isinstance(allow_insecure_http, bool):
+        raise ValidationError("allow_insecure_http", "must be True or False")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ValidationError(
             "base_url",
@@ -235,6 +263,14 @@ def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
     if url.query_string or url.fragment:
         raise ValidationError("base_url", "must not have a query or fragment")
     return str(url).rstrip("/")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ resent; messages say what happened and what to do, and never contain a token or 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "APIError",
@@ -70,11 +70,24 @@ class APIError(OpenproviderError):
         self.http_status = http_status
         self.warnings = tuple(warnings)
         self.maintenance = maintenance
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        data = self.data
         detail = f" ({_short(data)})" if data not in (None, "", {}, []) else ""
-        super().__init__(
-            f"Openprovider answered code {code} {desc!r}{detail} with HTTP {http_status}: "
-            f"{self.hint}"
+        return (
+            f"Openprovider answered code {self.code} {self.desc!r}{detail} with HTTP "
+            f"{self.http_status}: {self.hint}"
         )
+
+    def without_data(self) -> Self:
+        """The same error without ``data`` and ``warnings``, for answers that may echo a secret."""
+        clean = type(self).__new__(type(self))
+        clean.__dict__.update(self.__dict__)
+        clean.data = None
+        clean.warnings = ()
+        clean.args = (clean._message(),)
+        return clean
 
 
 class AuthenticationError(APIError):
@@ -177,24 +190,34 @@ class TransportError(OpenproviderError):
     def __init__(self, message: str, *, sent: bool) -> None:
         self.sent = sent
         self.may_have_been_applied = sent
-        where = "after the request was sent" if sent else "before the request was sent"
+        where = (
+            "after the request was sent, so it may have been applied: check before repeating a "
+            "write"
+            if sent
+            else "before the request was sent, so nothing was applied: check the network and "
+            "the base URL, then try again"
+        )
         super().__init__(f"{message} ({where})")
 
 
 class ResponseError(OpenproviderError):
     """The answer is not the documented JSON envelope (an HTML page, truncated JSON, ...)."""
 
-    transient = True
-
     def __init__(self, problem: str, *, http_status: int, excerpt: bytes | str) -> None:
         self.problem = problem
         self.http_status = http_status
         self.excerpt = _short(excerpt)
-        # A proxy's 503 page means the API was not reached; anything else may follow a change.
-        self.may_have_been_applied = http_status != 503
+        # A redirect or a 4xx page (wrong URL, a proxy refusing) will not change by asking
+        # again; a 2xx or 5xx one (cut-off JSON, a gateway page) may, as may a 408 or 429.
+        self.transient = http_status < 300 or http_status >= 500 or http_status in (408, 429)
+        # A proxy's 429 or 503 page means the API was not reached; anything else may follow
+        # a change.
+        self.may_have_been_applied = http_status not in (429, 503)
         super().__init__(
             f"unexpected answer from the server, HTTP {http_status}: {problem}; "
-            f"body starts with {self.excerpt!r}"
+            f"body starts with {self.excerpt!r}. This is not Openprovider's JSON envelope "
+            "(a proxy or outage page, or a wrong base URL?): check the base URL, or try again "
+            "later"
         )
 
 
