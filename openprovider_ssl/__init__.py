@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._budgets import RetryQuota
+from ._limits import Limits
 from ._paging import Listing
+from .bulk import BulkRun, Outcome, Progress
 from .client import PRODUCTION_URL, SANDBOX_URL, Client
 from .errors import (
     AccessDeniedError,
@@ -88,6 +91,7 @@ __all__ = [
     "ApproverEmailResent",
     "ApproverEmailUpdated",
     "AuthenticationError",
+    "BulkRun",
     "Cancelled",
     "Client",
     "CreateCsrRequest",
@@ -100,6 +104,7 @@ __all__ = [
     "DomainValidationMethod",
     "DomainValidationStatuses",
     "IdenticalCallLimitError",
+    "Limits",
     "Listing",
     "LoginData",
     "LoginLimitError",
@@ -112,6 +117,7 @@ __all__ = [
     "OrderResult",
     "OrderStatus",
     "OtpToken",
+    "Outcome",
     "OutcomeUnknownError",
     "Product",
     "ProductLevelPrices",
@@ -120,6 +126,7 @@ __all__ = [
     "ProductPriceGroup",
     "ProductPrices",
     "ProductWarranty",
+    "Progress",
     "RateLimitError",
     "ReissueOrderRequest",
     "Reissued",
@@ -128,6 +135,7 @@ __all__ = [
     "ResponseError",
     "RetryBudgetExhaustedError",
     "RetryPolicy",
+    "RetryQuota",
     "ServerError",
     "SupportedSoftware",
     "TransportError",

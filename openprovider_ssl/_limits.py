@@ -1,87 +1,241 @@
-"""Client-wide limits that every attempt of every call passes through.
+"""Client-wide limits that every attempt of every call passes through, retries included.
 
-The identical-call budget keeps the client from making the call that would get its IP
-blacklisted by Openprovider (300 identical calls per 300 s on production, 50 per 100 s on the
-sandbox). Time comes from an injectable clock.
+* a rate limiter: a fixed ceiling if given, and an adaptive rate after 429 / 4007 answers,
+  with Retry-After honoured for every caller (``_pacing``);
+* Openprovider's identical-call budget (300 per 300 s on production, 50 per 100 s on the
+  sandbox): the call that would get the IP blacklisted is refused, not made;
+* a shared maintenance pause with one probe at a time (``_maintenance``);
+* a retry budget that retries draw from and successes refill;
+* a stop after "access denied" (a blacklisted IP): every further call would fail the same way.
+
+When nothing limits (the usual case), ``acquire`` and ``record`` together cost about 2 µs.
+Time comes from the injected clock and sleep.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
 
+from ._budgets import IdenticalCallBudget, RetryQuota
+from ._maintenance import MaintenancePause
+from ._pacing import MAX_SHARED_BLOCK, AdaptiveRate, Pacer
 from ._protocol import Request
-from .errors import AccessDeniedError, IdenticalCallLimitError, OpenproviderError
-from .retry import RetryBudget
+from .errors import (
+    AccessDeniedError,
+    IdenticalCallLimitError,
+    MaintenanceError,
+    OpenproviderError,
+    RateLimitError,
+)
 
-__all__ = ["Limits"]
+__all__ = ["Limits", "RetryQuota"]
+
+logger = logging.getLogger("openprovider_ssl")
 
 SANDBOX_HOST_MARK = ".cte."
 
 
-class IdenticalCallBudget:
-    """At most ``limit`` identical calls in any ``window`` seconds, refused before sending."""
+class SendMark:
+    """Set when a request of the current task leaves the limiter (it may then have been sent).
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._calls: dict[Hashable, deque[float]] = {}
-        self._next_prune = 0.0
+    The bulk runner puts one in the context of each order it works on, so that after a
+    cancellation it can tell the orders whose request went out from those that never left.
+    """
 
-    def spend(self, request: Request) -> None:
-        now = self._clock()
-        if now >= self._next_prune:
-            self._prune(now)
-        key = request.identity
-        times = self._calls.get(key)
-        if times is None:
-            self._calls[key] = deque((now,))
-            return
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            retry_after = times[0] + self.window - now
-            raise IdenticalCallLimitError(request.operation, self.limit, self.window, retry_after)
-        times.append(now)
+    __slots__ = ("sent",)
 
-    def _prune(self, now: float) -> None:
-        # Forget calls older than the window so memory follows the window, not the run.
-        horizon = now - self.window
-        self._calls = {k: v for k, v in self._calls.items() if v and v[-1] > horizon}
-        self._next_prune = now + self.window
+    def __init__(self) -> None:
+        self.sent = False
+
+
+send_mark: ContextVar[SendMark | None] = ContextVar("openprovider_ssl_send_mark", default=None)
 
 
 class Limits:
-    """Every limit one client enforces; shared by all its calls."""
+    """Every limit one client enforces; shared by all its calls (bulk or not).
+
+    ``rate``: requests per second, never more in any one-second window (None, the default: no
+    fixed ceiling); ``burst``: how many may leave at once after a quiet spell. ``adaptive``:
+    after a 429 / 4007 answer, slow down to a fraction of the measured rate, hold every call
+    until the Retry-After, then recover gradually (botocore's adaptive mode).
+    ``identical_limit`` per ``identical_window`` seconds: Openprovider's identical-call budget.
+    ``maintenance_probe_interval``: during a maintenance pause, one probe at most this often;
+    ``maintenance_timeout``: how long one call waits in the pause before giving up (None:
+    no limit). ``retry_budget``: a ``RetryQuota``, or an int for a ``RetryQuota`` of that
+    capacity (500 by default), or None for no retry budget.
+    ``clock`` and ``sleep`` are injectable so tests take milliseconds.
+    """
 
     def __init__(
         self,
         *,
+        rate: float | None = None,
+        burst: int = 5,
+        adaptive: bool = True,
         identical_limit: int = 300,
         identical_window: float = 300.0,
+        maintenance_probe_interval: float = 5.0,
+        maintenance_timeout: float | None = 600.0,
+        retry_budget: RetryQuota | int | None = 500,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        _check_number("rate", rate, optional=True)
+        _check_int("burst", burst)
+        _check_int("identical_limit", identical_limit)
+        _check_number("identical_window", identical_window)
+        _check_number("maintenance_probe_interval", maintenance_probe_interval, zero=True)
+        _check_number("maintenance_timeout", maintenance_timeout, optional=True, zero=True)
+        if isinstance(retry_budget, int) and not isinstance(retry_budget, bool):
+            retry_budget = RetryQuota(retry_budget)
+        elif retry_budget is not None and not isinstance(retry_budget, RetryQuota):
+            raise TypeError("Limits retry_budget must be a RetryQuota, an int or None")
+        self._clock = clock
         self.identical = IdenticalCallBudget(identical_limit, identical_window, clock)
-        self.retry_budget: RetryBudget | None = None
+        self.retry_budget: RetryQuota | None = retry_budget
         self.denied: AccessDeniedError | None = None
+        self.adaptive = adaptive
+        self._pacer = Pacer(rate, burst, clock, sleep)
+        self._rate_adapter = AdaptiveRate(clock)
+        self._pause = MaintenancePause(
+            maintenance_probe_interval, maintenance_timeout, clock, sleep
+        )
+        self._free = True
+        self._watching = False
+        self._refresh(clock())
 
     @classmethod
-    def for_base_url(cls, base_url: str) -> Limits:
-        """Openprovider's published budget: 50 per 100 s on the sandbox, else 300 per 300 s."""
+    def for_base_url(cls, base_url: str, **options: Any) -> Limits:
+        """Openprovider's published budget for ``base_url`` (50 per 100 s on the sandbox, else
+        300 per 300 s); ``options`` are passed on to ``Limits``."""
         if SANDBOX_HOST_MARK in base_url:
-            return cls(identical_limit=50, identical_window=100.0)
-        return cls()
+            options.setdefault("identical_limit", 50)
+            options.setdefault("identical_window", 100.0)
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return (
+            f"Limits(rate={self._pacer.ceiling}, current_rate={self.rate}, "
+            f"paused={self.paused}, identical={self.identical.limit}/"
+            f"{self.identical.window:g}s, retry_budget={self.retry_budget!r})"
+        )
+
+    @property
+    def paused(self) -> bool:
+        """Whether the client is in a maintenance pause."""
+        return self._pause.active
+
+    @property
+    def rate(self) -> float | None:
+        """The pace requests leave at now (None: not limited): the lower of ``rate`` and the
+        adaptive rate."""
+        return self._pacer.rate
 
     async def acquire(self, request: Request) -> None:
         """Wait until ``request`` may be sent, or raise why it must not be."""
-        if self.denied is not None:
-            raise self.denied
-        self.identical.spend(request)
+        if self._free:
+            now = self._clock()
+            self._rate_adapter.observe(now)
+            self.identical.spend(request, now)
+        else:
+            await self._acquire_limited(request)
+        mark = send_mark.get()
+        if mark is not None:
+            mark.sent = True
 
-    def record(self, request: Request, error: OpenproviderError | None) -> None:
-        """Learn from the outcome of one attempt."""
+    async def _acquire_limited(self, request: Request) -> None:
+        pause, pacer = self._pause, self._pacer
+        while True:
+            if self.denied is not None:
+                raise self.denied
+            if pause.active:
+                await pause.wait()
+            if pacer.engaged(self._clock()):
+                await pacer.wait()
+            if self.denied is not None:
+                raise self.denied
+            # A pause may have begun while this call waited for its turn.
+            if not pause.active or pause.is_probe(asyncio.current_task()):
+                break
+        now = self._clock()
+        try:
+            self.identical.spend(request, now)
+        except IdenticalCallLimitError:
+            pause.release(asyncio.current_task())
+            raise
+        self._rate_adapter.observe(now)
+        self._refresh(now)
+
+    def record(
+        self, request: Request, error: OpenproviderError | None, *, maintenance: bool = False
+    ) -> None:
+        """Learn from the outcome of one attempt.
+
+        ``maintenance``: the answer succeeded but carried ``maintenance: true`` (a read during
+        maintenance), which is no sign that the maintenance has ended.
+        """
+        if error is None and not self._watching:
+            return
+        self._learn(error, maintenance, self._clock())
+
+    def _learn(self, error: OpenproviderError | None, maintenance: bool, now: float) -> None:
+        if self._pacer.log is not None:
+            self._pacer.log.answered(asyncio.current_task(), now)
+        pause = self._pause
         if isinstance(error, AccessDeniedError):
+            if self.denied is None:
+                logger.error("access denied: this client stops making calls (%s)", error)
             # Blacklisted: every further call would fail the same way, so stop them all.
             self.denied = error
+            pause.end(now)
+        elif pause.active:
+            # Only the probe's answer counts: others were sent before the pause began.
+            if pause.is_probe(asyncio.current_task()):
+                if isinstance(error, MaintenanceError) or (error is None and maintenance):
+                    pause.probe_failed(now)
+                else:
+                    pause.end(now)
+        elif isinstance(error, MaintenanceError):
+            pause.begin(error, now)
+        if isinstance(error, RateLimitError):
+            self._throttled(error, now)
+        elif self._rate_adapter.rate is not None:
+            self._pacer.set_adaptive(self._rate_adapter.succeeded(now), now)
+        self._refresh(now)
+
+    def _throttled(self, error: RateLimitError, now: float) -> None:
+        pacer = self._pacer
+        if error.retry_after:
+            pacer.block(now + min(error.retry_after, MAX_SHARED_BLOCK))
+            self._rate_adapter.held_until = pacer.blocked_until
+        if self.adaptive:
+            before = self._rate_adapter.rate
+            rate = self._rate_adapter.throttled(now, pacer.blocked_until)
+            if rate != before:
+                logger.info("throttled by Openprovider: slowing down to %.1f requests/s", rate)
+            pacer.set_adaptive(rate, now)
+
+    def _refresh(self, now: float) -> None:
+        self._watching = (
+            self._pause.active or self._rate_adapter.rate is not None or self._pacer.log is not None
+        )
+        self._free = self.denied is None and not self._pause.active and not self._pacer.engaged(now)
+
+
+def _check_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Limits {name} must be an integer >= 1, got {value!r}")
+
+
+def _check_number(name: str, value: Any, *, optional: bool = False, zero: bool = False) -> None:
+    if value is None and optional:
+        return
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if not ok or not (value >= 0 if zero else value > 0) or value == float("inf"):
+        least = ">= 0" if zero else "> 0"
+        raise ValueError(f"Limits {name} must be a finite number {least}, got {value!r}")

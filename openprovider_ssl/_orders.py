@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _converter, _paging
+from . import _converter, _paging, bulk
 from . import _validation as check
 from ._paging import Listing, OrderBy, Params
 from ._protocol import build_request
@@ -31,6 +31,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from .bulk import BulkRun, ProgressHook, RenewSource, UpdateSource
     from .client import Client
 
 logger = logging.getLogger("openprovider_ssl")
@@ -394,6 +395,71 @@ class Orders:
             return await self.get(order_id)
         except OpenproviderError as error:
             raise OutcomeUnknownError("renew", order_id, cause) from error
+
+    # -- bulk: thin entry points to openprovider_ssl.bulk ------------------------------------
+
+    def renew_many(
+        self,
+        orders: RenewSource,
+        *,
+        concurrency: int = 20,
+        progress: ProgressHook | None = None,
+        total: int | None = None,
+        enable_dns_automation: bool | None = None,
+    ) -> BulkRun[Renewed]:
+        """Renew many orders, ``concurrency`` at a time, yielding one ``Outcome`` per order as
+        each completes. ``orders``: ids or ``Order`` objects (their ``expiration_date`` lets an
+        ambiguous renew be confirmed), from any iterable or async iterable. See ``BulkRun``::
+
+            async with client.orders.renew_many(ids, concurrency=50) as run:
+                async for outcome in run:
+                    ...
+        """
+        return bulk.renew_many(
+            self,
+            orders,
+            concurrency=concurrency,
+            progress=progress,
+            total=total,
+            enable_dns_automation=enable_dns_automation,
+        )
+
+    def update_many(
+        self,
+        changes: UpdateSource,
+        *,
+        concurrency: int = 20,
+        progress: ProgressHook | None = None,
+        total: int | None = None,
+    ) -> BulkRun[Updated]:
+        """Update many orders, each with its own fields (``{31027: {"autorenew": "on"}}`` or
+        ``(order_id, fields)`` pairs), ``concurrency`` at a time. See ``BulkRun``."""
+        return bulk.update_many(
+            self, changes, concurrency=concurrency, progress=progress, total=total
+        )
+
+    def renew_expiring(
+        self,
+        *,
+        within_days: float = 30,
+        dry_run: bool = False,
+        concurrency: int = 20,
+        progress: ProgressHook | None = None,
+        enable_dns_automation: bool | None = None,
+        now: datetime | None = None,
+    ) -> BulkRun[Renewed]:
+        """Renew every active order that expires within ``within_days`` (soonest first; the
+        whole list is read before the first renew). ``dry_run=True`` only lists them, as
+        outcomes with ``dry_run`` set. See ``BulkRun``."""
+        return bulk.renew_expiring(
+            self,
+            within_days=within_days,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            progress=progress,
+            enable_dns_automation=enable_dns_automation,
+            now=now,
+        )
 
 
 def _opt(validate: Any, name: str, value: Any) -> Any:

@@ -155,6 +155,10 @@ class Dispatcher:
             return await self._handle(request)
         except ApiError as err:
             return error_response(err, self.fake.in_maintenance)
+        except ConnectionResetError:
+            # The client went away mid-request (a cancelled call): nobody is left to answer,
+            # and it is no server error worth a traceback in the log.
+            return web.Response(status=499)
         finally:
             stats.in_flight -= 1
 

@@ -1,0 +1,181 @@
+"""The client-wide maintenance pause.
+
+One maintenance answer is a sign that every other request would meet the same, so instead of
+each call spending its own retries, every call of the client waits here. One call at a time,
+the probe, is let through, at most every ``probe_interval`` seconds; the first answer to a
+probe that is not maintenance ends the pause for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from ._pacing import Clock, Sleep
+from .errors import MaintenanceError
+
+__all__ = ["MaintenancePause"]
+
+logger = logging.getLogger("openprovider_ssl")
+
+#: A probe that neither answered nor finished within this long no longer blocks the next one.
+PROBE_LEASE = 60.0
+
+
+class MaintenancePause:
+    """Holds every call while Openprovider is in maintenance; one probe at a time goes on.
+
+    Waiters sleep on an event. Exactly one of them, the timer, also sleeps until the next
+    probe is due; it then becomes the probe itself and wakes the others so that one of them
+    takes over the timer. A waiter gives up after ``timeout`` seconds (None: never) with the
+    pause's ``MaintenanceError``, marked not to be retried.
+    """
+
+    def __init__(
+        self, probe_interval: float, timeout: float | None, clock: Clock, sleep: Sleep
+    ) -> None:
+        self.probe_interval = probe_interval
+        self.timeout = timeout
+        self.active = False
+        self.error: MaintenanceError | None = None
+        self.since = 0.0
+        self.pauses = 0
+        self._clock = clock
+        self._sleep = sleep
+        self._next_probe = 0.0
+        self._probe: asyncio.Task[object] | None = None
+        self._probe_since = -math.inf
+        self._event: asyncio.Event | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._timer = False
+        self._confirmed = False
+
+    def begin(self, error: MaintenanceError, now: float) -> None:
+        """Start a pause; the first probe may go at once (a lone maintenance answer is cheap)."""
+        if self.active:
+            return
+        self.active = True
+        self.error = error
+        self.since = now
+        self.pauses += 1
+        self._next_probe = now
+        self._set_probe(None)
+        self._confirmed = False
+        logger.info(
+            "Openprovider answered with maintenance (%s): every call of this client waits "
+            "until a probe gets another answer",
+            error.desc or error.code,
+        )
+
+    def end(self, now: float) -> None:
+        """The pause is over (a probe met no maintenance, or the client stopped)."""
+        if not self.active:
+            return
+        self.active = False
+        self._set_probe(None)
+        logger.info("Openprovider maintenance ended after %.1f s; calls resume", now - self.since)
+        self._notify()
+
+    def is_probe(self, task: asyncio.Task[object] | None) -> bool:
+        return task is not None and task is self._probe
+
+    def probe_failed(self, now: float) -> None:
+        """The probe met maintenance again: the next one goes ``probe_interval`` after it."""
+        self._set_probe(None)
+        if not self._confirmed:
+            self._confirmed = True
+            logger.warning(
+                "Openprovider is in maintenance: every call of this client waits; one probe "
+                "every %g s checks whether it has ended",
+                self.probe_interval,
+            )
+        self._notify()
+
+    def release(self, task: asyncio.Task[object] | None) -> None:
+        """``task`` will not send after all: let another probe go."""
+        if task is not None and task is self._probe:
+            self._set_probe(None)
+            self._next_probe = min(self._next_probe, self._clock())
+            self._notify()
+
+    def _set_probe(self, task: asyncio.Task[object] | None) -> None:
+        old, self._probe = self._probe, task
+        if old is not None:
+            old.remove_done_callback(self._probe_ended)
+        if task is not None:
+            task.add_done_callback(self._probe_ended)
+
+    def _probe_ended(self, task: asyncio.Task[object]) -> None:
+        # The probe's task ended (cancelled, most likely) without an answer: let another go.
+        if task is self._probe:
+            self._probe = None
+            self._notify()
+
+    async def wait(self) -> None:
+        """Return once the caller may send: the pause is over, or it is now the probe."""
+        me = asyncio.current_task()
+        deadline = math.inf if self.timeout is None else self._clock() + self.timeout
+        while self.active:
+            now = self._clock()
+            probe = self._probe
+            if probe is not None and (
+                probe is me or probe.done() or now >= self._probe_since + PROBE_LEASE
+            ):
+                # Abandoned (cancelled, or this task comes back without having answered).
+                self._set_probe(None)
+                probe = None
+            if probe is None and now >= self._next_probe:
+                self._set_probe(me)
+                self._probe_since = now
+                self._next_probe = now + self.probe_interval
+                return
+            if now >= deadline:
+                raise self._timed_out()
+            due = self._next_probe if probe is None else self._probe_since + PROBE_LEASE
+            await self._wait(min(due, deadline) - now)
+
+    async def _wait(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._event is None or self._event_loop is not loop:
+            self._event, self._event_loop = asyncio.Event(), loop
+        event = self._event
+        if self._timer:
+            await event.wait()
+            return
+        self._timer = True
+        try:
+            sleeper = asyncio.ensure_future(self._sleep(delay))
+            woken = asyncio.ensure_future(event.wait())
+            try:
+                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+                await asyncio.wait((sleeper, woken))
+        finally:
+            self._timer = False
+            # Whoever wakes next takes over the timer (and the deadlines get checked).
+            self._notify()
+
+    def _notify(self) -> None:
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
+
+    def _timed_out(self) -> MaintenanceError:
+        cause = self.error
+        assert cause is not None
+        error = MaintenanceError(
+            cause.code,
+            cause.desc,
+            data=cause.data,
+            http_status=cause.http_status,
+            maintenance=True,
+        )
+        error.transient = False
+        error.add_note(
+            f"gave up after waiting {self.timeout:g} s for Openprovider's maintenance to end "
+            "(Limits(maintenance_timeout=...)); not retried"
+        )
+        return error

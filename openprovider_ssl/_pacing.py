@@ -1,0 +1,237 @@
+"""How fast one client sends: a fixed ceiling, an adaptive rate after throttling, Retry-After.
+
+Every wait happens in one FIFO queue (an ``asyncio.Lock``): only the head of the queue sleeps,
+and it records the time it actually leaves, so the ceiling holds for real send times however
+late a sleep wakes up. Time comes from the injected clock and sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+__all__ = ["WINDOW_MARGIN", "AdaptiveRate", "ArrivalLog", "Pacer"]
+
+#: The server counts a request when it arrives, a little after it leaves the limiter: each
+#: request is assumed to arrive up to this long after it left (more if its answer shows it was
+#: slow to get out), so that ``rate + 1`` requests never land in one second as the server counts
+#: them. It costs 0.2% of the throughput.
+WINDOW_MARGIN = 0.002
+#: The most one slow request may push the next window back.
+MAX_EXCESS = 0.1
+#: Above this many requests per second the ceiling is kept by pacing alone, without a log.
+MAX_LOGGED_RATE = 10_000
+#: A Retry-After longer than this blocks the client only this long; the next answer says more.
+MAX_SHARED_BLOCK = 60.0
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ArrivalLog:
+    """At most ``limit`` requests reach the server in any one second, whatever the delays.
+
+    Each entry bounds when one request reached the server: the time it left plus
+    ``WINDOW_MARGIN``, or, once answered, plus its latency above the usual latency (up to
+    ``MAX_EXCESS``): a request that was slow to get out (a new connection, a busy event loop)
+    pushes the next window back by as much. A request may leave once the request ``limit``
+    places before it, and every earlier one, arrived more than a second ago.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._entries: deque[list[float]] = deque(maxlen=limit)
+        self._floor = -math.inf
+        self._pending: dict[object, list[float]] = {}
+        # The usual latency (a moving average); 0 at first, so the first requests of a run
+        # (new connections) are assumed to have arrived as late as they were answered.
+        self._usual = 0.0
+
+    def ready_at(self) -> float:
+        entries = self._entries
+        if len(entries) < (entries.maxlen or 0):
+            return -math.inf
+        return max(self._floor, entries[0][1]) + 1.0
+
+    def take(self, now: float, key: object) -> None:
+        entries = self._entries
+        if len(entries) == entries.maxlen:
+            self._floor = max(self._floor, entries[0][1])
+        entry = [now, now + WINDOW_MARGIN]
+        entries.append(entry)
+        pending = self._pending
+        pending[key] = entry
+        if len(pending) > 2 * len(entries) + 64:
+            # Requests that never answered (cancelled): forget them once they are old.
+            horizon = now - 2.0
+            self._pending = {k: e for k, e in pending.items() if e[0] > horizon}
+
+    def answered(self, key: object, now: float) -> None:
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return
+        latency = now - entry[0]
+        excess = latency - self._usual
+        self._usual += excess * 0.05
+        if excess > WINDOW_MARGIN:
+            entry[1] = entry[0] + min(excess, MAX_EXCESS)
+
+
+class Pacer:
+    """Lets requests leave no faster than the ceiling, the adaptive rate and any block allow.
+
+    With a ``ceiling`` of R, at most ``floor(R)`` requests arrive in any one second (an
+    ``ArrivalLog``), paced evenly at R per ``1 + WINDOW_MARGIN`` seconds with up to ``burst``
+    at once after a quiet spell (a GCRA, the token bucket without tokens).
+    """
+
+    def __init__(self, ceiling: float | None, burst: int, clock: Clock, sleep: Sleep) -> None:
+        self.ceiling = ceiling
+        self.window = 1.0 + WINDOW_MARGIN
+        self.log: ArrivalLog | None = None
+        self._ceiling_rate: float | None = None
+        if ceiling is not None:
+            cap = max(1, math.floor(ceiling))
+            if cap <= MAX_LOGGED_RATE:
+                self.log = ArrivalLog(cap)
+            self._ceiling_rate = ceiling / self.window
+            burst = min(burst, cap)
+        self.burst = max(1, burst)
+        self.adaptive_rate: float | None = None
+        self.blocked_until = -math.inf
+        self.rate: float | None = self._ceiling_rate
+        self._interval = 0.0 if self.rate is None else 1.0 / self.rate
+        self._tat = -math.inf
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    def engaged(self, now: float) -> bool:
+        """Whether a request may have to wait here at all."""
+        return self.rate is not None or self.blocked_until > now
+
+    def set_adaptive(self, rate: float | None, now: float) -> None:
+        """The adaptive rate (None: not throttled); the pace is the lower of it and the ceiling."""
+        self.adaptive_rate = rate
+        rates = [r for r in (self._ceiling_rate, rate) if r is not None]
+        old = self._interval
+        self.rate = min(rates) if rates else None
+        self._interval = 0.0 if self.rate is None else 1.0 / self.rate
+        if self._tat > now and old > 0:
+            # The turns already given out were spaced at the old pace: respace them at the new
+            # one, or a faster rate would still wait out the debt of a slower one.
+            self._tat = now + (self._tat - now) * self._interval / old
+
+    def block(self, until: float) -> None:
+        """No request leaves before ``until`` (a Retry-After, honoured for every caller)."""
+        self.blocked_until = max(self.blocked_until, until)
+
+    async def wait(self) -> None:
+        """Wait for this caller's turn, then count it as sent."""
+        if not self._lock.locked():
+            now = self._clock()
+            if self._ready_at() <= now:
+                self._take(now)
+                return
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            # A lock is bound to the loop that first waited on it; a new asyncio.run needs its own.
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        async with self._lock:
+            while True:
+                now = self._clock()
+                ready = self._ready_at()
+                if ready <= now:
+                    break
+                await self._sleep(ready - now)
+            self._take(now)
+
+    def _ready_at(self) -> float:
+        ready = self.blocked_until
+        if self.rate is not None:
+            # GCRA: the theoretical send time, less the tolerance that allows a burst.
+            ready = max(ready, self._tat - (self.burst - 1) * self._interval)
+        if self.log is not None:
+            ready = max(ready, self.log.ready_at())
+        return ready
+
+    def _take(self, now: float) -> None:
+        if self.rate is not None:
+            self._tat = max(self._tat, now) + self._interval
+        if self.log is not None:
+            self.log.take(now, asyncio.current_task())
+
+
+class AdaptiveRate:
+    """botocore's adaptive retry mode: CUBIC congestion control of the send rate.
+
+    Every request sent feeds a smoothed measure of the rate the client achieves (not while a
+    Retry-After holds every caller, which would make it look slow). A throttling answer
+    (429 / 4007) sets the allowed rate to ``beta`` times the measured rate and remembers it as
+    ``w_max``; each later answer lets the rate grow back along a cubic curve that levels off
+    near ``w_max`` and then probes above it, never above twice the measured rate. Once the curve
+    is far above what the client uses, the limit is dropped (and engaged again by the next
+    throttle). Several throttles within one calm period count as one.
+    """
+
+    BETA = 0.7
+    SCALE = 0.4
+    MIN_RATE = 0.5
+    BUCKET = 0.5
+    SMOOTHING = 0.8
+
+    def __init__(self, clock: Clock) -> None:
+        self.rate: float | None = None
+        self.measured = 0.0
+        #: Until then every caller is held (Retry-After): those buckets are not measured.
+        self.held_until = -math.inf
+        self._bucket = math.floor(clock() / self.BUCKET) * self.BUCKET
+        self._count = 0
+        self._w_max = 0.0
+        self._k = 0.0
+        self._last_throttle = 0.0
+        self._calm_until = -math.inf
+
+    def observe(self, now: float) -> None:
+        """Count one request sent towards the measured rate."""
+        if now - self._bucket >= self.BUCKET:
+            bucket = math.floor(now / self.BUCKET) * self.BUCKET
+            if self._bucket >= self.held_until:
+                rate = self._count / (bucket - self._bucket)
+                self.measured = rate * self.SMOOTHING + self.measured * (1 - self.SMOOTHING)
+            self._count = 0
+            self._bucket = bucket
+        self._count += 1
+
+    def _measured(self) -> float:
+        # Right after a start the smoothed measure may still be 0: the open bucket is a floor.
+        return max(self.measured, self._count / self.BUCKET, self.MIN_RATE)
+
+    def throttled(self, now: float, calm_until: float) -> float:
+        """A throttling answer: lower the rate (once per calm period) and return it."""
+        if self.rate is not None and now < self._calm_until:
+            return self.rate
+        measured = self._measured()
+        base = measured if self.rate is None else min(measured, self.rate)
+        self._w_max = base
+        self._k = (base * (1 - self.BETA) / self.SCALE) ** (1 / 3)
+        self._last_throttle = now
+        self._calm_until = max(calm_until, now + self.BUCKET)
+        self.rate = max(self.MIN_RATE, base * self.BETA)
+        return self.rate
+
+    def succeeded(self, now: float) -> float | None:
+        """An answer that was not a throttle: grow the rate back; None once it no longer binds."""
+        if self.rate is None:
+            return None
+        elapsed = now - self._last_throttle
+        target = self.SCALE * (elapsed - self._k) ** 3 + self._w_max
+        # Never below the rate the throttle chose: the measure may still be catching up.
+        cap = max(2.0 * self._measured(), self._w_max * self.BETA)
+        if elapsed > self._k and target >= cap:
+            self.rate = None
+        else:
+            self.rate = max(self.MIN_RATE, min(target, cap))
+        return self.rate

@@ -1,0 +1,355 @@
+"""The bulk runner: ``concurrency`` workers over a source of orders, one ``Outcome`` per order.
+
+``BulkRun`` is what ``openprovider_ssl.bulk`` hands out; it never knows which operation it runs
+(``describe`` and ``operate`` say so), so renew and update share every rule of stopping,
+cancelling and reporting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from ._limits import SendMark, send_mark
+from .errors import ValidationError
+
+__all__ = ["BulkRun", "Outcome", "Progress", "ProgressHook", "RunState"]
+
+logger = logging.getLogger("openprovider_ssl")
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+Item = TypeVar("Item")
+
+
+@attrs.frozen(slots=True)
+class Outcome(Generic[R_co]):
+    """What happened to one order.
+
+    ``ok`` is true when the operation succeeded (or, in a dry run, would be attempted);
+    ``result`` is the API's answer (``Renewed``, ``Updated``), ``error`` the typed error of a
+    failure (an ``OpenproviderError`` such as ``OutcomeUnknownError``, which says the renew may
+    or may not have been applied). ``dry_run`` marks an order that was only listed.
+    ``expiration_date`` is the expiration seen before the operation, when known.
+    """
+
+    order_id: int
+    result: R_co | None = None
+    error: Exception | None = None
+    dry_run: bool = False
+    expiration_date: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@attrs.frozen(slots=True)
+class Progress:
+    """Counts of the outcomes delivered so far; ``total`` is None while it is unknown."""
+
+    done: int
+    failed: int
+    total: int | None
+
+    @property
+    def succeeded(self) -> int:
+        return self.done - self.failed
+
+
+ProgressHook = Callable[[int, int, "int | None"], object]
+"""Called as ``hook(done, failed, total)`` before each outcome is yielded (keep it quick);
+``total`` is None while it is unknown."""
+
+
+_DONE = object()
+_END = object()
+
+
+class RunState(Generic[Item, R]):
+    """Everything the workers share. It never refers to the ``BulkRun``: a run dropped in
+    mid-iteration is finalised at once, and its generator's cleanup stops the workers."""
+
+    def __init__(
+        self,
+        source: Iterable[Item] | AsyncIterable[Item],
+        *,
+        describe: Callable[[Item], tuple[int, datetime | None]],
+        operate: Callable[[Item], Awaitable[R]],
+        concurrency: int,
+        progress: ProgressHook | None,
+        total: int | None,
+        dry_run: bool,
+    ) -> None:
+        self.describe = describe
+        self.operate = operate
+        self.concurrency = concurrency
+        self.progress = progress
+        self.total = total
+        self.dry_run = dry_run
+        self.done = 0
+        self.failed = 0
+        self.stopping = False
+        self.exhausted = False
+        self.started = False
+        self.error: Exception | None = None
+        self.workers: list[asyncio.Task[None]] = []
+        self.working: dict[int, tuple[int, SendMark]] = {}
+        self.busy: set[int] = set()
+        self.unanswered: list[int] = []
+        self.unsent: list[int] = []
+        self.undelivered: list[Outcome[R]] = []
+        self.closed = asyncio.Event()
+        self._sync: Iterator[Item] | None = None
+        self._async: AsyncIterator[Item] | None = None
+        if isinstance(source, AsyncIterable):
+            self._async = aiter(source)
+        else:
+            self._sync = iter(source)
+        self._source_lock = asyncio.Lock()
+        self.outcomes: asyncio.Queue[Outcome[R] | object] = asyncio.Queue()
+        # A slot per order taken and not yet delivered: bounds what waits for the consumer.
+        self.slots = asyncio.Semaphore(2 * concurrency)
+
+    async def pull(self) -> Item | object:
+        if self.exhausted:
+            return _END
+        if self._sync is not None:
+            item = next(self._sync, _END)
+        else:
+            assert self._async is not None
+            async with self._source_lock:
+                if self.exhausted:
+                    return _END
+                try:
+                    item = await anext(self._async)
+                except StopAsyncIteration:
+                    item = _END
+        if item is _END:
+            self.exhausted = True
+        return item
+
+    async def work(self, index: int) -> None:
+        try:
+            while not self.stopping:
+                await self.slots.acquire()
+                if self.stopping:
+                    self.slots.release()
+                    break
+                try:
+                    item = await self.pull()
+                except Exception as error:
+                    self.slots.release()
+                    self.fail(error)
+                    break
+                if item is _END:
+                    self.slots.release()
+                    break
+                self.outcomes.put_nowait(await self._one(index, item))  # type: ignore[arg-type]
+        finally:
+            self.outcomes.put_nowait(_DONE)
+
+    async def _one(self, index: int, item: Item) -> Outcome[R]:
+        try:
+            order_id, expiration = self.describe(item)
+        except Exception as exc:
+            return Outcome(item, error=exc)  # type: ignore[arg-type]
+        if self.dry_run:
+            return Outcome(order_id, dry_run=True, expiration_date=expiration)
+        # Two workers must never renew one order at once (a renew is charged).
+        key = order_id if isinstance(order_id, int) else None
+        if key is not None and key in self.busy:
+            twice = ValidationError(
+                "orders", f"order {order_id} is already in progress in this run; not sent twice"
+            )
+            return Outcome(order_id, error=twice, expiration_date=expiration)
+        mark = SendMark()
+        self.working[index] = (order_id, mark)
+        if key is not None:
+            self.busy.add(key)
+        token = send_mark.set(mark)
+        try:
+            result = await self.operate(item)
+        except Exception as exc:
+            outcome: Outcome[R] = Outcome(order_id, error=exc, expiration_date=expiration)
+        else:
+            outcome = Outcome(order_id, result=result, expiration_date=expiration)
+        finally:
+            send_mark.reset(token)
+        # Not reached when cancelled: the entry stays for the report.
+        del self.working[index]
+        if key is not None:
+            self.busy.discard(key)
+        return outcome
+
+    def fail(self, error: Exception) -> None:
+        if self.error is None:
+            self.error = error
+        self.stopping = True
+
+    def delivered(self, outcome: Outcome[R]) -> None:
+        self.slots.release()
+        self.done += 1
+        if not outcome.ok:
+            self.failed += 1
+        if self.progress is not None:
+            self.progress(self.done, self.failed, self.total)
+
+    async def shutdown(self) -> None:
+        self.stopping = True
+        pending = [w for w in self.workers if not w.done()]
+        for worker in pending:
+            worker.cancel()
+        try:
+            if pending:
+                await asyncio.wait(pending)
+        finally:
+            for order_id, mark in self.working.values():
+                (self.unanswered if mark.sent else self.unsent).append(order_id)
+            self.working.clear()
+            while not self.outcomes.empty():
+                item = self.outcomes.get_nowait()
+                if isinstance(item, Outcome):
+                    self.undelivered.append(item)
+            if self.unanswered:
+                logger.warning(
+                    "bulk run stopped with %d order(s) sent and not answered; check them "
+                    "before trying again: %s",
+                    len(self.unanswered),
+                    self.unanswered,
+                )
+            self.closed.set()
+
+
+async def _outcomes(state: RunState[Item, R]) -> AsyncGenerator[Outcome[R], None]:
+    state.started = True
+    state.workers = [
+        asyncio.create_task(state.work(i), name=f"openprovider-ssl bulk worker {i}")
+        for i in range(state.concurrency)
+    ]
+    live = len(state.workers)
+    try:
+        while live:
+            item = await state.outcomes.get()
+            if item is _DONE:
+                live -= 1
+                continue
+            assert isinstance(item, Outcome)
+            state.delivered(item)
+            yield item
+        if state.error is not None:
+            raise state.error
+    finally:
+        await state.shutdown()
+
+
+class BulkRun(Generic[R]):
+    """A bulk operation: an async iterator of ``Outcome``, one per order, as each completes.
+
+    Use it as ``async with run: async for outcome in run: ...`` (or just ``async for``).
+    ``stop()`` takes no new orders and ends the iteration once the orders in progress are
+    answered. Leaving early (``break``, an exception, cancelling the task that iterates) or
+    ``aclose()`` cancels the requests in flight, waits for the workers, and leaves a record:
+    ``unanswered`` (sent, no answer: they may or may not have been applied, check them before
+    sending again), ``unsent`` (taken from the source, never sent: safe to try again) and
+    ``undelivered`` (finished, but the iteration stopped before yielding them). Orders never
+    taken from the source remain in it. While running, ``in_flight`` lists the orders being
+    worked on and ``progress`` counts the outcomes delivered.
+    """
+
+    def __init__(self, state: RunState[Any, R]) -> None:
+        self._state = state
+        self._outcomes = _outcomes(state)
+
+    def __repr__(self) -> str:
+        s = self._state
+        return (
+            f"<BulkRun done={s.done} failed={s.failed} total={s.total} "
+            f"in_flight={len(s.working)} unanswered={len(s.unanswered)}>"
+        )
+
+    def __aiter__(self) -> AsyncIterator[Outcome[R]]:
+        return self._outcomes
+
+    async def __anext__(self) -> Outcome[R]:
+        return await anext(self._outcomes)
+
+    async def __aenter__(self) -> BulkRun[R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def stop(self) -> None:
+        """Take no new orders; the iteration ends once the orders in progress are answered."""
+        self._state.stopping = True
+
+    async def aclose(self) -> None:
+        """Stop now: cancel the requests in flight and wait for the workers (idempotent)."""
+        state = self._state
+        if getattr(self._outcomes, "ag_running", False):
+            # Another task is iterating: stop the workers, and its loop ends and cleans up.
+            state.stopping = True
+            for worker in state.workers:
+                worker.cancel()
+            await state.closed.wait()
+            return
+        await self._outcomes.aclose()
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self._state.done, self._state.failed, self._state.total)
+
+    @property
+    def total(self) -> int | None:
+        """The number of orders, when known (a sized source, or after ``renew_expiring`` listed
+        them)."""
+        return self._state.total
+
+    @property
+    def stopped(self) -> bool:
+        """True once the run was stopped or failed before the source ran out."""
+        return self._state.stopping and not self._state.exhausted
+
+    @property
+    def in_flight(self) -> tuple[int, ...]:
+        """The orders being worked on right now; once the run was cancelled, those that were
+        (``unanswered`` and ``unsent``)."""
+        state = self._state
+        if state.closed.is_set():
+            return (*state.unanswered, *state.unsent)
+        return tuple(order_id for order_id, _ in state.working.values())
+
+    @property
+    def unanswered(self) -> tuple[int, ...]:
+        """Orders whose request was sent and never answered before the run was cancelled."""
+        return tuple(self._state.unanswered)
+
+    @property
+    def unsent(self) -> tuple[int, ...]:
+        """Orders taken from the source whose request never left before the run was cancelled."""
+        return tuple(self._state.unsent)
+
+    @property
+    def undelivered(self) -> tuple[Outcome[R], ...]:
+        """Outcomes that were complete when the iteration stopped, never yielded."""
+        return tuple(self._state.undelivered)

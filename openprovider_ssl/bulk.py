@@ -1,0 +1,249 @@
+"""Bulk work on many orders: a bounded set of workers, one outcome per order as it completes.
+
+``client.orders.renew_many(ids)``, ``update_many(changes)`` and ``renew_expiring()`` return a
+``BulkRun``: an async iterator of ``Outcome`` values that also keeps the run's record::
+
+    async with client.orders.renew_many(order_ids, concurrency=50) as run:
+        async for outcome in run:
+            print(outcome.order_id, outcome.ok, outcome.result or outcome.error)
+    print(run.unanswered)  # sent and never answered, if the run was cancelled: check these
+
+Nothing is sent until you iterate. ``concurrency`` workers pull orders from the source one at
+a time (an iterable or an async iterable, of any length): memory follows the concurrency, not
+the number of orders. One order's failure is its outcome and never stops the others. Every
+call still passes the client's limits (rate, identical-call budget, maintenance pause).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from array import array
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping, Sized
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+
+from . import _validation as check
+from ._runner import BulkRun, Outcome, Progress, ProgressHook, RunState
+from .errors import ValidationError
+from .models import RENEW_WINDOW, Order, Renewed, Updated
+
+if TYPE_CHECKING:
+    from ._orders import Orders
+
+__all__ = [
+    "BulkRun",
+    "Outcome",
+    "Progress",
+    "ProgressHook",
+    "RenewSource",
+    "UpdateSource",
+    "renew_expiring",
+    "renew_many",
+    "update_many",
+]
+
+logger = logging.getLogger("openprovider_ssl")
+
+DEFAULT_CONCURRENCY = 20
+MAX_CONCURRENCY = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Expiring(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def expiration_date(self) -> datetime | None: ...
+
+
+class _Due(NamedTuple):
+    id: int
+    expiration_date: datetime | None
+
+
+RenewSource = Iterable[int] | Iterable[Order] | AsyncIterable[int] | AsyncIterable[Order]
+UpdateSource = (
+    Mapping[int, Mapping[str, Any]]
+    | Iterable[tuple[int, Mapping[str, Any]]]
+    | AsyncIterable[tuple[int, Mapping[str, Any]]]
+)
+
+
+def _concurrency(value: object) -> int:
+    return check.int_range("concurrency", value, 1, MAX_CONCURRENCY)
+
+
+def _total(source: object, total: int | None) -> int | None:
+    if total is not None:
+        return check.int_range("total", total, 0, 2**63 - 1)
+    return len(source) if isinstance(source, Sized) else None
+
+
+def _describe_renew(item: int | _Expiring) -> tuple[int, datetime | None]:
+    if isinstance(item, int):
+        return item, None
+    order_id: Any = getattr(item, "id", item)
+    return order_id, getattr(item, "expiration_date", None)
+
+
+def renew_many(
+    orders: Orders,
+    items: RenewSource,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressHook | None = None,
+    total: int | None = None,
+    enable_dns_automation: bool | None = None,
+) -> BulkRun[Renewed]:
+    """Renew every order of ``items`` (order ids, or ``Order`` objects: their expiration date
+    then lets an ambiguous renew be confirmed by reading the order back)."""
+
+    async def renew(item: int | _Expiring) -> Renewed:
+        if isinstance(item, int) or not hasattr(item, "id"):
+            # Not an order: the id check says what is wrong with it.
+            return await orders.renew(item, enable_dns_automation=enable_dns_automation)  # type: ignore[arg-type]
+        return await orders.renew(
+            item.id,
+            enable_dns_automation=enable_dns_automation,
+            known_expiration=item.expiration_date,
+        )
+
+    state: RunState[int | _Expiring, Renewed] = RunState(
+        cast("Iterable[int | _Expiring] | AsyncIterable[int | _Expiring]", items),
+        describe=_describe_renew,
+        operate=renew,
+        concurrency=_concurrency(concurrency),
+        progress=progress,
+        total=_total(items, total),
+        dry_run=False,
+    )
+    return BulkRun(state)
+
+
+def update_many(
+    orders: Orders,
+    changes: UpdateSource,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressHook | None = None,
+    total: int | None = None,
+) -> BulkRun[Updated]:
+    """Update each order with its own fields: ``{order_id: {"autorenew": "on"}, ...}`` or an
+    iterable (or async iterable) of ``(order_id, fields)`` pairs."""
+    source = changes.items() if isinstance(changes, Mapping) else changes
+    allowed = _update_fields(orders)
+
+    def describe(item: tuple[int, Mapping[str, Any]]) -> tuple[int, datetime | None]:
+        try:
+            order_id, _ = item
+        except (TypeError, ValueError):
+            whatever: Any = item
+            return whatever, None
+        return order_id, None
+
+    async def update(item: tuple[int, Mapping[str, Any]]) -> Updated:
+        try:
+            order_id, fields = item
+        except (TypeError, ValueError):
+            raise ValidationError("changes", f"expected (order_id, fields), got {item!r}") from None
+        if not isinstance(fields, Mapping):
+            raise ValidationError("changes", f"fields of order {order_id} must be a mapping")
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise ValidationError(
+                "changes", f"unknown field(s) {', '.join(map(str, unknown))} for order {order_id}"
+            )
+        return await orders.update(order_id, **fields)
+
+    pairs = cast(
+        "Iterable[tuple[int, Mapping[str, Any]]] | AsyncIterable[tuple[int, Mapping[str, Any]]]",
+        source,
+    )
+    state = RunState(
+        pairs,
+        describe=describe,
+        operate=update,
+        concurrency=_concurrency(concurrency),
+        progress=progress,
+        total=_total(source, total),
+        dry_run=False,
+    )
+    return BulkRun(state)
+
+
+def _update_fields(orders: Orders) -> frozenset[str]:
+    parameters = inspect.signature(orders.update).parameters.values()
+    return frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def renew_expiring(
+    orders: Orders,
+    *,
+    within_days: float = 30,
+    dry_run: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressHook | None = None,
+    enable_dns_automation: bool | None = None,
+    now: datetime | None = None,
+) -> BulkRun[Renewed]:
+    """Renew the active orders that expire within ``within_days`` (at most the 30-day renew
+    window), soonest first.
+
+    All pages are listed before the first renew, because each renewed order leaves the list of
+    expiring orders and would shift the pages under a listing still in progress; only ids and
+    expiration dates are kept (16 bytes an order). ``dry_run=True`` yields an outcome per
+    order (``dry_run`` set, ``result`` None) and renews nothing. ``now`` (default: the current
+    time) is what "expires within" is measured from.
+    """
+    if isinstance(within_days, bool) or not isinstance(within_days, int | float):
+        raise ValidationError("within_days", "must be a number of days")
+    if not 0 < within_days < 36_500:
+        raise ValidationError("within_days", "must be more than 0")
+    if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
+        raise ValidationError("now", "must be a timezone-aware datetime")
+    window = min(timedelta(days=within_days), RENEW_WINDOW)
+    listing = orders.list(
+        status=["ACT"], show_expiring=True, order_by=("expiration_date", "asc"), page_size=1000
+    )
+
+    async def due() -> AsyncGenerator[_Due, None]:
+        current = now or datetime.now(UTC)
+        ids, expirations = array("q"), array("q")
+        async for order in listing:
+            expiration = order.expiration_date
+            if (
+                expiration is not None
+                and order.can_renew(current)
+                and expiration <= current + window
+            ):
+                ids.append(order.id)
+                expirations.append(_micros(expiration))
+        state.total = len(ids)
+        logger.info("%d order(s) expire within %g days", len(ids), within_days)
+        for order_id, micros in zip(ids, expirations, strict=True):
+            yield _Due(order_id, _EPOCH + timedelta(microseconds=micros))
+
+    async def renew(item: _Due) -> Renewed:
+        return await orders.renew(
+            item.id,
+            enable_dns_automation=enable_dns_automation,
+            known_expiration=item.expiration_date,
+        )
+
+    state: RunState[_Due, Renewed] = RunState(
+        due(),
+        describe=_describe_renew,
+        operate=renew,
+        concurrency=_concurrency(concurrency),
+        progress=progress,
+        total=None,
+        dry_run=dry_run,
+    )
+    return BulkRun(state)
+
+
+def _micros(when: datetime) -> int:
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
