@@ -27,21 +27,26 @@ class RawAnswer:
 @contextlib.contextmanager
 def map_exceptions(request: Request) -> Iterator[None]:
     """Re-raise aiohttp's exceptions as ``TransportError``, telling sent from not sent."""
-    what = f"{request.operation} ({request.method} {request.path})"
     try:
         yield
-    except aiohttp.ClientConnectorError as exc:
-        raise TransportError(f"{what}: could not connect: {exc.os_error}", sent=False) from exc
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise TransportError(f"{what}: timed out while connecting", sent=False) from exc
-    except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-        raise TransportError(f"{what}: timed out waiting for the answer", sent=True) from exc
-    except aiohttp.ServerDisconnectedError as exc:
-        raise TransportError(f"{what}: the server closed the connection", sent=True) from exc
-    except aiohttp.ClientPayloadError as exc:
-        raise TransportError(f"{what}: the answer was cut off", sent=True) from exc
-    except aiohttp.ClientError as exc:
-        raise TransportError(f"{what}: {type(exc).__name__}: {exc}", sent=True) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise transport_error(request, exc) from exc
+
+
+def transport_error(request: Request, exc: aiohttp.ClientError | TimeoutError) -> TransportError:
+    """The ``TransportError`` for one of aiohttp's exceptions (or a timeout)."""
+    what = f"{request.operation} ({request.method} {request.path})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(f"{what}: could not connect: {exc.os_error}", sent=False)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return TransportError(f"{what}: timed out while connecting", sent=False)
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+        return TransportError(f"{what}: timed out waiting for the answer", sent=True)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return TransportError(f"{what}: the server closed the connection", sent=True)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return TransportError(f"{what}: the answer was cut off", sent=True)
+    return TransportError(f"{what}: {type(exc).__name__}: {exc}", sent=True)
 
 
 class Transport:
@@ -103,7 +108,9 @@ class Transport:
             headers["Authorization"] = f"Bearer {token}"
         if not self._owns_session:
             headers.update(self._headers)
-        with map_exceptions(request):
+        # map_exceptions() inlined: this path runs for every call, and a generator-based
+        # context manager costs more than the rest of this method's own work.
+        try:
             async with session.request(
                 request.method,
                 self._base_url + request.path,
@@ -117,11 +124,23 @@ class Transport:
             ) as response:
                 body = await self._read(response)
                 return RawAnswer(response.status, response.headers, body)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(request, exc) from exc
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self._max_response_bytes
         length = response.content_length
-        if length is not None and length <= cap:
+        # Content-Length counts the bytes on the wire. Compressed, they may inflate to any size
+        # (a 200 kB gzip body to 200 MB), so an encoded body is always read through the cap.
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if length is not None and encoding in ("", "identity"):
+            if length > cap:
+                # Refused unread: the connection is closed, not drained.
+                raise ResponseError(
+                    f"the answer is larger than the {cap}-byte cap ({length} bytes announced)",
+                    http_status=response.status,
+                    excerpt=b"",
+                )
             return await response.read()
         chunks: list[bytes] = []
         size = 0

@@ -47,6 +47,10 @@ class TokenAuth:
     def __repr__(self) -> str:
         return "TokenAuth(token=<hidden>)"
 
+    def secrets(self, used: str | None = None) -> tuple[str, ...]:
+        """What must never be shown: the token (and ``used``, the one a request carried)."""
+        return tuple(s for s in (self._token, used) if s)
+
     async def token(self, login: Login) -> str:
         return self._token
 
@@ -80,6 +84,10 @@ class LoginAuth:
 
     def __repr__(self) -> str:
         return f"LoginAuth(username={self.username!r}, password=<hidden>)"
+
+    def secrets(self, used: str | None = None) -> tuple[str, ...]:
+        """What must never be shown: the password, the current token and ``used``."""
+        return tuple(s for s in (self._password, self._token, used) if s)
 
     async def token(self, login: Login) -> str:
         if self._token is not None and self._clock() < self._expires_at:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
+import attrs
 import yarl
 
 from . import _protocol, retry
@@ -199,15 +201,20 @@ class Client:
             answer = _protocol.parse_answer(raw.status, raw.headers, raw.body)
             value = _protocol.structure(answer, result, status=raw.status, body=raw.body)
         except OpenproviderError as error:
-            limits.record(request, error)
-            if not request.sensitive:
+            # A server or a proxy may echo the credentials back (an error page quoting the
+            # Authorization header, a login error quoting its body): they are cut out before
+            # the error is logged, raised or kept by the limiter.
+            secrets = self._auth.secrets(token)
+            failure = _scrubbed(_redacted(error) if request.sensitive else error, secrets)
+            limits.record(request, failure)
+            if failure is error:
                 logger.debug("%s failed: %s", request.operation, error)
                 raise
-            failure = _redacted(error)
         else:
-            limits.record(request, None)
+            limits.record(request, None, maintenance=answer.maintenance)
             if answer.warnings and not request.sensitive:
-                logger.info("%s answered with warnings: %s", request.operation, answer.warnings)
+                shown = _scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
+                logger.info("%s answered with warnings: %s", request.operation, shown)
             return value
         logger.debug("%s failed: %s", request.operation, failure)
         # Raised outside the except block, so the original (with the answer) is not chained.
@@ -238,6 +245,69 @@ def _redacted(error: OpenproviderError) -> OpenproviderError:
     if isinstance(error, APIError):
         return error.without_data()
     return error
+
+
+#: A secret this short is found by chance in any text, and cannot be told from it.
+_MIN_SECRET = 4
+_HIDDEN = "<hidden>"
+E = TypeVar("E", bound=OpenproviderError)
+
+
+def _secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Each secret as it may appear in an answer or a message: as is, JSON- or repr-escaped."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET:
+            forms.update((secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]))
+    # Longest first, so that no shorter form leaves part of a longer one behind.
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _scrubbed_text(text: str, secrets: Iterable[str]) -> str:
+    for form in _secret_forms(secrets):
+        text = text.replace(form, _HIDDEN)
+    return text
+
+
+def _scrubbed(error: E, secrets: Iterable[str]) -> E:
+    """``error``, or a copy of it with every secret cut out of its message and attributes."""
+    forms = _secret_forms(secrets)
+    shown = f"{error}{error.args!r}{vars(error)!r}"
+    if not any(form in shown for form in forms):
+        return error
+    clean = type(error).__new__(type(error))
+    clean.__dict__.update({key: _scrub(value, forms) for key, value in vars(error).items()})
+    clean.args = tuple(_scrub(arg, forms) for arg in error.args)
+    return clean
+
+
+def _scrub(value: Any, forms: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for form in forms:
+            value = value.replace(form, _HIDDEN)
+        return value
+    if isinstance(value, bytes):
+        for form in forms:
+            value = value.replace(form.encode(), _HIDDEN.encode())
+        return value
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(item, forms) for item in value)
+    if isinstance(value, dict):
+        return {_scrub(k, forms): _scrub(v, forms) for k, v in value.items()}
+    if isinstance(value, OpenproviderError):
+        return _scrubbed(value, forms)
+    if attrs.has(type(value)):
+        return attrs.evolve(
+            value,
+            **{
+                f.name: _scrub(getattr(value, f.name), forms)
+                for f in attrs.fields(type(value))
+                if f.init
+            },
+        )
+    if any(form in repr(value) for form in forms):
+        return None
+    return value
 
 
 def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
