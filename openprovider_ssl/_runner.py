@@ -95,6 +95,8 @@ class RunState(Generic[Item, R]):
         total: int | None,
         dry_run: bool,
     ) -> None:
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable, got {type(progress).__name__}")
         self.describe = describe
         self.operate = operate
         self.concurrency = concurrency
@@ -249,7 +251,12 @@ async def _outcomes(state: RunState[Item, R]) -> AsyncGenerator[Outcome[R], None
                 live -= 1
                 continue
             assert isinstance(item, Outcome)
-            state.delivered(item)
+            try:
+                state.delivered(item)
+            except BaseException:
+                # A progress hook that raises must not lose the outcome it was told about.
+                state.undelivered.append(item)
+                raise
             yield item
         if state.error is not None:
             raise state.error

@@ -8,6 +8,16 @@ from typing import Any
 
 import aiohttp
 import aioresponses.core
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-long",
+        action="store_true",
+        default=False,
+        help="run tests/soak at 50,000 orders with a 10 s maintenance window (about 5 minutes)",
+    )
 
 
 def _make_aioresponses_work_with_aiohttp_3_14() -> None:

@@ -461,3 +461,27 @@ async def test_outcome_unknown_is_reported_as_such() -> None:
     stub.renew = renew  # type: ignore[method-assign]
     (outcome,) = await collect(bulk.renew_many(orders_of(stub), [31027]))
     assert isinstance(outcome.error, OutcomeUnknownError) and not outcome.ok
+
+
+async def test_a_progress_hook_that_raises_loses_no_outcome() -> None:
+    orders = StubOrders()
+
+    def hook(done: int, failed: int, total: int | None) -> None:
+        if done == 3:
+            raise RuntimeError("dashboard down")
+
+    run = bulk.renew_many(cast(Orders, orders), range(1, 6), concurrency=1, progress=hook)
+    delivered: list[int] = []
+    with pytest.raises(RuntimeError, match="dashboard down"):
+        async for outcome in run:
+            delivered.append(outcome.order_id)
+    accounted = set(delivered) | {o.order_id for o in run.undelivered}
+    accounted |= set(run.unanswered) | set(run.unsent)
+    renewed = {order_id for order_id, _ in orders.renewed}
+    assert renewed <= accounted, "an order was renewed and then lost"
+    assert 3 in {o.order_id for o in run.undelivered}
+
+
+def test_a_progress_hook_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="progress must be callable"):
+        bulk.renew_many(cast(Orders, StubOrders()), [1], progress="not a hook")  # type: ignore[arg-type]
