@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._budgets import RetryQuota
 from ._limits import Limits
 from ._paging import Listing
+from ._redis_limits import RedisLimits
 from .bulk import BulkRun, Outcome, Progress
 from .client import PRODUCTION_URL, SANDBOX_URL, Client
 from .errors import (
@@ -21,6 +22,7 @@ from .errors import (
     APIError,
     AuthenticationError,
     IdenticalCallLimitError,
+    LimiterUnavailableError,
     LoginLimitError,
     MaintenanceError,
     OpenproviderError,
@@ -104,6 +106,7 @@ __all__ = [
     "DomainValidationMethod",
     "DomainValidationStatuses",
     "IdenticalCallLimitError",
+    "LimiterUnavailableError",
     "Limits",
     "Listing",
     "LoginData",
@@ -128,6 +131,7 @@ __all__ = [
     "ProductWarranty",
     "Progress",
     "RateLimitError",
+    "RedisLimits",
     "ReissueOrderRequest",
     "Reissued",
     "RenewOrderRequest",

@@ -10,6 +10,10 @@
 
 When nothing limits (the usual case), ``acquire`` and ``record`` together cost about 2 µs.
 Time comes from the injected clock and sleep.
+
+The rate, the identical-call budget, the adaptive rate and the maintenance pause live in this
+process unless a ``backend`` keeps them elsewhere (``RedisLimits``: shared by every process
+that points at the same Redis and key prefix); the retry budget always stays in the process.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from ._budgets import IdenticalCallBudget, RetryQuota
 from ._maintenance import MaintenancePause
@@ -33,7 +37,7 @@ from .errors import (
     RateLimitError,
 )
 
-__all__ = ["Limits", "RetryQuota"]
+__all__ = ["Limits", "LimitsBackend", "LimitsSettings", "RetryQuota", "SharedLimiter"]
 
 logger = logging.getLogger("openprovider_ssl")
 
@@ -56,6 +60,50 @@ class SendMark:
 send_mark: ContextVar[SendMark | None] = ContextVar("openprovider_ssl_send_mark", default=None)
 
 
+class LimitsSettings(NamedTuple):
+    """What one ``Limits`` was asked to enforce, as a backend receives it."""
+
+    rate: float | None
+    burst: int
+    adaptive: bool
+    identical_limit: int
+    identical_window: float
+    maintenance_probe_interval: float
+    maintenance_timeout: float | None
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
+class SharedLimiter(Protocol):
+    """One ``Limits``' handle on state kept outside the process (what ``bind`` returns).
+
+    ``paused`` and ``rate`` are the pause and the pace as this process last saw them.
+    """
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def rate(self) -> float | None: ...
+
+    async def acquire(self, request: Request) -> bool:
+        """Wait until ``request`` may be sent and count it, or raise why it must not be;
+        False: the backend is away and the caller chose local limits meanwhile."""
+        ...
+
+    def record(self, request: Request, error: OpenproviderError | None, maintenance: bool) -> bool:
+        """Share what one answer teaches; False: the local limits should learn it instead."""
+        ...
+
+
+class LimitsBackend(Protocol):
+    """Where the shared state of ``Limits`` lives: rate slots, identical-call counts, the
+    adaptive rate, the maintenance pause. ``None`` (the default) keeps it in ``Limits`` itself,
+    in memory, for this process only; ``RedisLimits`` shares it between processes."""
+
+    def bind(self, settings: LimitsSettings) -> SharedLimiter: ...
+
+
 class Limits:
     """Every limit one client enforces; shared by all its calls (bulk or not).
 
@@ -68,7 +116,9 @@ class Limits:
     ``maintenance_timeout``: how long one call waits in the pause before giving up (None:
     no limit). ``retry_budget``: a ``RetryQuota``, or an int for a ``RetryQuota`` of that
     capacity (500 by default), or None for no retry budget.
-    ``clock`` and ``sleep`` are injectable so tests take milliseconds.
+    ``clock`` and ``sleep`` are injectable so tests take milliseconds. ``backend``: where the
+    rate, identical-call, adaptive and maintenance state lives (``RedisLimits(...)`` to share
+    it between processes); None, the default, keeps it in memory, in this process.
     """
 
     def __init__(
@@ -84,6 +134,7 @@ class Limits:
         retry_budget: RetryQuota | int | None = 500,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        backend: LimitsBackend | None = None,
     ) -> None:
         _check_number("rate", rate, optional=True)
         _check_int("burst", burst)
@@ -95,6 +146,8 @@ class Limits:
             retry_budget = RetryQuota(retry_budget)
         elif retry_budget is not None and not isinstance(retry_budget, RetryQuota):
             raise TypeError("Limits retry_budget must be a RetryQuota, an int or None")
+        if backend is not None and not callable(getattr(backend, "bind", None)):
+            raise TypeError(f"Limits backend must be a LimitsBackend, got {type(backend).__name__}")
         self._clock = clock
         self.identical = IdenticalCallBudget(identical_limit, identical_window, clock)
         self.retry_budget: RetryQuota | None = retry_budget
@@ -105,6 +158,20 @@ class Limits:
         self._pause = MaintenancePause(
             maintenance_probe_interval, maintenance_timeout, clock, sleep
         )
+        self._shared: SharedLimiter | None = None
+        if backend is not None:
+            settings = LimitsSettings(
+                rate,
+                burst,
+                adaptive,
+                identical_limit,
+                identical_window,
+                maintenance_probe_interval,
+                maintenance_timeout,
+                clock,
+                sleep,
+            )
+            self._shared = backend.bind(settings)
         self._free = True
         self._watching = False
         self._refresh(clock())
@@ -122,18 +189,24 @@ class Limits:
         return (
             f"Limits(rate={self._pacer.ceiling}, current_rate={self.rate}, "
             f"paused={self.paused}, identical={self.identical.limit}/"
-            f"{self.identical.window:g}s, retry_budget={self.retry_budget!r})"
+            f"{self.identical.window:g}s, retry_budget={self.retry_budget!r}"
+            + ("" if self._shared is None else f", backend={self._shared!r}")
+            + ")"
         )
 
     @property
     def paused(self) -> bool:
         """Whether the client is in a maintenance pause."""
+        if self._shared is not None:
+            return self._shared.paused or self._pause.active
         return self._pause.active
 
     @property
     def rate(self) -> float | None:
         """The pace requests leave at now (None: not limited): the lower of ``rate`` and the
         adaptive rate."""
+        if self._shared is not None:
+            return self._shared.rate
         return self._pacer.rate
 
     async def acquire(self, request: Request) -> None:
@@ -149,6 +222,17 @@ class Limits:
             mark.sent = True
 
     async def _acquire_limited(self, request: Request) -> None:
+        if self._shared is not None:
+            if self.denied is not None:
+                raise self.denied
+            try:
+                if await self._shared.acquire(request):
+                    return
+            except AccessDeniedError as error:
+                # Another process sharing these limits was denied: this one stops too.
+                self._deny(error)
+                raise
+            # The backend is away and the caller chose this process's own limits meanwhile.
         pause, pacer = self._pause, self._pacer
         while True:
             if self.denied is not None:
@@ -181,6 +265,12 @@ class Limits:
         """
         if error is None and not self._watching:
             return
+        shared = self._shared
+        if shared is not None:
+            if isinstance(error, AccessDeniedError):
+                self._deny(error)
+            if shared.record(request, error, maintenance):
+                return
         self._learn(error, maintenance, self._clock())
 
     def _learn(self, error: OpenproviderError | None, maintenance: bool, now: float) -> None:
@@ -188,10 +278,7 @@ class Limits:
             self._pacer.log.answered(asyncio.current_task(), now)
         pause = self._pause
         if isinstance(error, AccessDeniedError):
-            if self.denied is None:
-                logger.error("access denied: this client stops making calls (%s)", error)
-            # Blacklisted: every further call would fail the same way, so stop them all.
-            self.denied = error
+            self._deny(error)
             pause.end(now)
         elif pause.active:
             # Only the probe's answer counts: others were sent before the pause began.
@@ -208,6 +295,12 @@ class Limits:
             self._pacer.set_adaptive(self._rate_adapter.succeeded(now), now)
         self._refresh(now)
 
+    def _deny(self, error: AccessDeniedError) -> None:
+        if self.denied is None:
+            logger.error("access denied: this client stops making calls (%s)", error)
+        # Blacklisted: every further call would fail the same way, so stop them all.
+        self.denied = error
+
     def _throttled(self, error: RateLimitError, now: float) -> None:
         pacer = self._pacer
         if error.retry_after:
@@ -221,6 +314,10 @@ class Limits:
             pacer.set_adaptive(rate, now)
 
     def _refresh(self, now: float) -> None:
+        if self._shared is not None:
+            # Every call asks the backend, and every answer may teach it something.
+            self._watching, self._free = True, False
+            return
         self._watching = (
             self._pause.active or self._rate_adapter.rate is not None or self._pacer.log is not None
         )

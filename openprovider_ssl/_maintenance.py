@@ -15,7 +15,7 @@ import math
 from ._pacing import Clock, Sleep
 from .errors import MaintenanceError
 
-__all__ = ["MaintenancePause"]
+__all__ = ["PROBE_LEASE", "MaintenancePause", "timed_out"]
 
 logger = logging.getLogger("openprovider_ssl")
 
@@ -164,18 +164,22 @@ class MaintenancePause:
             event.set()
 
     def _timed_out(self) -> MaintenanceError:
-        cause = self.error
-        assert cause is not None
-        error = MaintenanceError(
-            cause.code,
-            cause.desc,
-            data=cause.data,
-            http_status=cause.http_status,
-            maintenance=True,
-        )
-        error.transient = False
-        error.add_note(
-            f"gave up after waiting {self.timeout:g} s for Openprovider's maintenance to end "
-            "(Limits(maintenance_timeout=...)); not retried"
-        )
-        return error
+        assert self.error is not None and self.timeout is not None
+        return timed_out(self.error, self.timeout)
+
+
+def timed_out(cause: MaintenanceError, timeout: float) -> MaintenanceError:
+    """The error a caller gets after waiting ``timeout`` seconds in a pause: not retried."""
+    error = MaintenanceError(
+        cause.code,
+        cause.desc,
+        data=cause.data,
+        http_status=cause.http_status,
+        maintenance=True,
+    )
+    error.transient = False
+    error.add_note(
+        f"gave up after waiting {timeout:g} s for Openprovider's maintenance to end "
+        "(Limits(maintenance_timeout=...)); not retried"
+    )
+    return error

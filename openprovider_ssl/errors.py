@@ -16,6 +16,7 @@ __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
     "IdenticalCallLimitError",
+    "LimiterUnavailableError",
     "LoginLimitError",
     "MaintenanceError",
     "OpenproviderError",
@@ -247,3 +248,22 @@ def _short(value: Any, limit: int = 200) -> str:
         value = value[:limit].decode("utf-8", "replace")
     text = str(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class LimiterUnavailableError(OpenproviderError):
+    """The shared limits (in Redis) cannot be reached; the request was not sent.
+
+    Raised when ``RedisLimits(on_unavailable="fail")``, the default, cannot reach its Redis:
+    without the shared counts, this process cannot tell whether one more call would push the
+    account over a limit. Not retried.
+    """
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        self.where = where
+        self.cause = cause
+        super().__init__(
+            f"the shared limits in Redis ({where}) are unavailable: "
+            f"{type(cause).__name__}: {cause}; nothing was sent. Start or reach that Redis, or "
+            "pass RedisLimits(..., on_unavailable='local') to fall back to this process's own "
+            "limits while it is away"
+        )

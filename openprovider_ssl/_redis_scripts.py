@@ -1,0 +1,313 @@
+"""The Lua scripts behind ``RedisLimits`` and how they run: each reads and changes the shared
+state at once, atomically.
+
+Time is Redis's own (``TIME``, in microseconds), so the clocks of the processes never matter.
+Every key a script writes gets an expiry, so a crashed worker leaves nothing behind for long.
+Keys, under the caller's prefix:
+
+``denied``    another client met "access denied": everyone stops (a JSON code/desc/status)
+``pause``     the maintenance pause: a hash of ``next`` (probe due), ``since``, the answer's
+              ``code``, ``desc`` and ``status``
+``probe``     the single probe's lease (its token), ``SET NX``-style, with a time to live
+``hold``      no request before this time (Retry-After, honoured by every process)
+``adaptive``  the adaptive rate after a throttle: ``w`` (rate at the throttle), ``k``, ``t0``,
+              ``calm``; the curve is computed on read, and the key expires when it stops binding
+``meter``     the measured request rate (half-second buckets, smoothed), for the adaptive rate
+``tat``       the pacing schedule (a GCRA's theoretical arrival time)
+``log``       the sliding log of send times: at most ``cap`` per window
+``id:<sha>``  one identical call's send times (the SHA-256 of method, path, params, body)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._pacing import AdaptiveRate
+from ._protocol import Request
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = [
+    "ACQUIRE",
+    "ANSWERED",
+    "DENIED",
+    "MAINTENANCE",
+    "OK",
+    "PAUSED",
+    "PROBE",
+    "REFUSED",
+    "THROTTLED",
+    "WAIT",
+    "Script",
+    "identity_hash",
+    "load_redis",
+    "text",
+    "unavailable_errors",
+]
+
+#: The outcomes of ``ACQUIRE`` (its reply's first element).
+OK, PROBE, WAIT, PAUSED, REFUSED, DENIED = range(6)
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
+# The adaptive rate at ``now`` from the hash fields w, k, t0 (AdaptiveRate's cubic curve).
+_CURVE = f"""
+local function curve(w, k, t0)
+  local r = {AdaptiveRate.SCALE} * ((now - t0) / 1e6 - k) ^ 3 + w
+  return math.max({AdaptiveRate.MIN_RATE}, math.min(r, 2 * w))
+end
+"""
+
+#: KEYS: denied, pause, probe, hold, adaptive, meter, tat, log, id.
+#: ARGV: token, cap, window_us, margin_us, interval_us, burst, identical_limit,
+#: identical_window_us, adaptive (0/1), probe_interval_us, pause_ttl_ms, lease_ms, log_ttl_ms.
+#: Reply: {OK, now, rate} | {PROBE, now, rate, since} | {WAIT, wait_us, rate}
+#: | {PAUSED, wait_us, code, desc, status, since} | {REFUSED, retry_after_us, rate}
+#: | {DENIED, 0, json}; ``rate`` is the adaptive rate as text, "" when none binds.
+_ACQUIRE_LUA = (
+    _NOW
+    + _CURVE
+    + f"""
+local token = ARGV[1]
+local cap, window, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local interval, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ilimit, iwindow = tonumber(ARGV[7]), tonumber(ARGV[8])
+local adaptive = ARGV[9] == '1'
+
+local denied = redis.call('GET', KEYS[1])
+if denied then return {{{DENIED}, 0, denied}} end
+
+local since = false
+local pause = redis.call('HMGET', KEYS[2], 'next', 'since', 'code', 'desc', 'status')
+if pause[1] then
+  local due = tonumber(pause[1])
+  if now < due or redis.call('EXISTS', KEYS[3]) == 1 then
+    return {{{PAUSED}, math.max(0, math.ceil(due - now)), pause[3] or '', pause[4] or '',
+            pause[5] or '', pause[2] or ''}}
+  end
+  since = pause[2]
+end
+
+local rate = ''
+if adaptive then
+  local a = redis.call('HMGET', KEYS[5], 'w', 'k', 't0')
+  if a[1] then
+    local r = curve(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]))
+    rate = tostring(r)
+    interval = math.max(interval, 1e6 / r)
+  end
+end
+
+local hold = tonumber(redis.call('GET', KEYS[4]) or '0')
+if hold > now then return {{{WAIT}, math.ceil(hold - now), rate}} end
+
+local tat = 0
+if interval > 0 then
+  tat = tonumber(redis.call('GET', KEYS[7]) or '0')
+  local ready = tat - (burst - 1) * interval
+  if ready > now then return {{{WAIT}, math.ceil(ready - now), rate}} end
+end
+if cap > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - window)
+  local n = redis.call('ZCARD', KEYS[8])
+  if n >= cap then
+    local oldest = redis.call('ZRANGE', KEYS[8], n - cap, n - cap, 'WITHSCORES')
+    return {{{WAIT}, math.ceil(tonumber(oldest[2]) + window - now), rate}}
+  end
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - iwindow)
+local seen = redis.call('ZCARD', KEYS[9])
+if seen >= ilimit then
+  local oldest = redis.call('ZRANGE', KEYS[9], seen - ilimit, seen - ilimit, 'WITHSCORES')
+  return {{{REFUSED}, math.ceil(tonumber(oldest[2]) + iwindow - now), rate}}
+end
+
+-- Every check passed: count the call everywhere it counts.
+redis.call('ZADD', KEYS[9], now, token)
+redis.call('PEXPIRE', KEYS[9], math.ceil(iwindow / 1000))
+if cap > 0 then
+  redis.call('ZADD', KEYS[8], now + margin, token)
+  redis.call('PEXPIRE', KEYS[8], ARGV[13])
+end
+if interval > 0 then
+  local due = math.max(tat, now) + interval
+  redis.call('SET', KEYS[7], string.format('%.0f', due), 'PX',
+             math.ceil((due - now) / 1000) + 1000)
+end
+if adaptive then
+  local bucket = {AdaptiveRate.BUCKET * 1e6:.0f}
+  local index = math.floor(now / bucket)
+  local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'r')
+  local b, c, r = tonumber(m[1]) or index, tonumber(m[2]) or 0, tonumber(m[3]) or 0
+  if index ~= b then
+    -- Buckets under a Retry-After hold are not measured: they would make the rate look low.
+    if b * bucket >= hold then
+      r = c / ((index - b) * bucket / 1e6) * {AdaptiveRate.SMOOTHING}
+          + r * (1 - {AdaptiveRate.SMOOTHING})
+    end
+    b, c = index, 0
+  end
+  redis.call('HSET', KEYS[6], 'b', b, 'c', c + 1, 'r', r)
+  redis.call('PEXPIRE', KEYS[6], 10000)
+end
+if since then
+  redis.call('SET', KEYS[3], token, 'PX', ARGV[12])
+  redis.call('HSET', KEYS[2], 'next', now + tonumber(ARGV[10]))
+  redis.call('PEXPIRE', KEYS[2], ARGV[11])
+  return {{{PROBE}, now, rate, since}}
+end
+return {{{OK}, now, rate}}
+"""
+)
+
+#: KEYS: hold, adaptive, meter. ARGV: retry_after_us (0: none), max_block_us, adaptive (0/1),
+#: hold_memory_ms. Reply: the adaptive rate as text ("" when none).
+_THROTTLED_LUA = (
+    _NOW
+    + _CURVE
+    + f"""
+local hold = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wait = tonumber(ARGV[1])
+if wait > 0 then
+  local held = now + math.min(wait, tonumber(ARGV[2]))
+  if held > hold then
+    hold = held
+    -- Kept a while after it passes, so the buckets it held are not measured.
+    redis.call('SET', KEYS[1], string.format('%.0f', hold), 'PX',
+               math.ceil((hold - now) / 1000) + tonumber(ARGV[4]))
+  end
+end
+if ARGV[3] ~= '1' then return '' end
+local a = redis.call('HMGET', KEYS[2], 'w', 'k', 't0', 'calm')
+local current = false
+if a[1] then
+  current = curve(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]))
+  -- Several throttles within one calm period count as one.
+  if now < tonumber(a[4]) then return tostring(current) end
+end
+local m = redis.call('HMGET', KEYS[3], 'c', 'r')
+local measured = math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {AdaptiveRate.BUCKET},
+                          {AdaptiveRate.MIN_RATE})
+local base = measured
+if current then base = math.min(measured, current) end
+local k = (base * (1 - {AdaptiveRate.BETA}) / {AdaptiveRate.SCALE}) ^ (1 / 3)
+local calm = math.max(hold, now + {AdaptiveRate.BUCKET * 1e6:.0f})
+redis.call('HSET', KEYS[2], 'w', base, 'k', k, 't0', now, 'calm', calm)
+-- The limit is dropped once the curve reaches twice the rate it was throttled at.
+local ttl = (k + (base / {AdaptiveRate.SCALE}) ^ (1 / 3)) * 1000
+redis.call('PEXPIRE', KEYS[2], math.ceil(math.max(ttl, (calm - now) / 1000 + 1000)))
+return tostring(math.max({AdaptiveRate.MIN_RATE}, base * {AdaptiveRate.BETA}))
+"""
+)
+
+#: KEYS: pause, probe. ARGV: op ("begin", "failed", "end", "release"), token, since,
+#: probe_interval_us, pause_ttl_ms, code, desc, status. Reply: 1 if it changed the pause.
+_MAINTENANCE_LUA = (
+    _NOW
+    + """
+local op = ARGV[1]
+if op == 'begin' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  -- The first probe may go at once: a lone maintenance answer is cheap.
+  redis.call('HSET', KEYS[1], 'next', now, 'since', now, 'code', ARGV[6], 'desc', ARGV[7],
+             'status', ARGV[8])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+-- A probe's answer speaks only for the pause it probed.
+if redis.call('HGET', KEYS[1], 'since') ~= ARGV[3] then return 0 end
+if op == 'end' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+local mine = redis.call('GET', KEYS[2]) == ARGV[2]
+if mine then redis.call('DEL', KEYS[2]) end
+if op == 'failed' then
+  redis.call('HSET', KEYS[1], 'next', now + tonumber(ARGV[4]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+-- 'release': the probe was not sent after all; another may go at once.
+if mine then redis.call('HSET', KEYS[1], 'next', now) end
+return 1
+"""
+)
+
+#: KEYS: log. ARGV: token, score_us. A request that was slow to get out pushes its entry (and
+#: so the next window) back. Reply: 1 if it moved.
+_ANSWERED_LUA = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(ARGV[2]) > tonumber(score) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+def load_redis() -> Any:
+    """The redis package, imported on first use: it is an optional dependency."""
+    try:
+        import redis.asyncio  # noqa: PLC0415
+        import redis.exceptions  # noqa: PLC0415
+    except ImportError as exc:
+        raise ImportError(
+            "RedisLimits needs the redis package: pip install 'openprovider-ssl[redis]'"
+        ) from exc
+    return redis
+
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """What says Redis cannot answer (refused, timed out, loading, read-only, a lost script
+    cache...): every RedisError, and the OS errors that may escape it."""
+    return (load_redis().exceptions.RedisError, OSError, TimeoutError)
+
+
+class Script:
+    """A Lua script run with EVALSHA, loaded again if the server forgot it (a restart)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, redis: Redis, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
+        client: Any = redis
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except load_redis().exceptions.NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *args)
+
+
+ACQUIRE = Script(_ACQUIRE_LUA)
+THROTTLED = Script(_THROTTLED_LUA)
+MAINTENANCE = Script(_MAINTENANCE_LUA)
+ANSWERED = Script(_ANSWERED_LUA)
+
+
+def identity_hash(request: Request) -> str:
+    """SHA-256 of what makes calls identical: no body ever leaves the process.
+
+    A sensitive request's body (a login's password) is left out even of the hash, which could
+    be brute-forced: such calls then count as identical to each other, a safe overcount.
+    """
+    digest = hashlib.sha256(repr((request.method, request.path, request.params)).encode())
+    body = request.body
+    if body is None:
+        digest.update(b"\x00")
+    elif request.sensitive:
+        digest.update(b"\x02")
+    else:
+        digest.update(b"\x01" + body)
+    return digest.hexdigest()
+
+
+def text(value: Any) -> str:
+    """A reply element as text (replies are bytes unless the client decodes them)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
