@@ -305,7 +305,7 @@ class Limits:
         pacer = self._pacer
         if error.retry_after:
             pacer.block(now + min(error.retry_after, MAX_SHARED_BLOCK))
-            self._rate_adapter.held_until = pacer.blocked_until
+            self._rate_adapter.hold(now, pacer.blocked_until)
         if self.adaptive:
             before = self._rate_adapter.rate
             rate = self._rate_adapter.throttled(now, pacer.blocked_until)

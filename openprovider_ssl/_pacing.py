@@ -174,6 +174,11 @@ class AdaptiveRate:
     near ``w_max`` and then probes above it, never above twice the measured rate. Once the curve
     is far above what the client uses, the limit is dropped (and engaged again by the next
     throttle). Several throttles within one calm period count as one.
+
+    A throttle lowers the rate only when throttles are a real share of what was sent lately
+    (``CUT_SHARE`` over ``CUT_WINDOW`` seconds, and at least ``CUT_MIN`` of them): going over a
+    server's limit throttles many requests at once, while a few scattered 429s say little
+    about the pace. Every 429 is still honoured, since its Retry-After holds every caller.
     """
 
     BETA = 0.7
@@ -181,39 +186,62 @@ class AdaptiveRate:
     MIN_RATE = 0.5
     BUCKET = 0.5
     SMOOTHING = 0.8
+    CUT_WINDOW = 2.0
+    CUT_SHARE = 0.1
+    CUT_MIN = 2
 
     def __init__(self, clock: Clock) -> None:
         self.rate: float | None = None
         self.measured = 0.0
-        #: Until then every caller is held (Retry-After): those buckets are not measured.
-        self.held_until = -math.inf
+        # Time every caller spent held by a Retry-After: not counted as time the client was
+        # free to send, or scattered short holds would make any pace look slow.
+        self._held = 0.0
+        self._held_until = -math.inf
         self._bucket = math.floor(clock() / self.BUCKET) * self.BUCKET
         self._count = 0
         self._w_max = 0.0
         self._k = 0.0
         self._last_throttle = 0.0
         self._calm_until = -math.inf
+        self._throttles: deque[float] = deque()
 
     def observe(self, now: float) -> None:
         """Count one request sent towards the measured rate."""
         if now - self._bucket >= self.BUCKET:
             bucket = math.floor(now / self.BUCKET) * self.BUCKET
-            if self._bucket >= self.held_until:
-                rate = self._count / (bucket - self._bucket)
+            elapsed = bucket - self._bucket
+            free = elapsed - min(self._held, elapsed)
+            self._held = max(0.0, self._held - elapsed)
+            if free >= 0.1 * elapsed:
+                rate = self._count / free
                 self.measured = rate * self.SMOOTHING + self.measured * (1 - self.SMOOTHING)
             self._count = 0
             self._bucket = bucket
         self._count += 1
 
+    def hold(self, now: float, until: float) -> None:
+        """Every caller is held from ``now`` until ``until`` (a Retry-After)."""
+        start = max(now, self._held_until)
+        if until > start:
+            self._held += until - start
+            self._held_until = until
+
     def _measured(self) -> float:
         # Right after a start the smoothed measure may still be 0: the open bucket is a floor.
         return max(self.measured, self._count / self.BUCKET, self.MIN_RATE)
 
-    def throttled(self, now: float, calm_until: float) -> float:
-        """A throttling answer: lower the rate (once per calm period) and return it."""
+    def throttled(self, now: float, calm_until: float) -> float | None:
+        """A throttling answer: maybe lower the rate (once per calm period); return the rate."""
         if self.rate is not None and now < self._calm_until:
             return self.rate
+        throttles = self._throttles
+        throttles.append(now)
+        while throttles[0] <= now - self.CUT_WINDOW:
+            throttles.popleft()
         measured = self._measured()
+        sent = max(1.0, measured * self.CUT_WINDOW)
+        if len(throttles) < self.CUT_MIN or len(throttles) / sent < self.CUT_SHARE:
+            return self.rate
         base = measured if self.rate is None else min(measured, self.rate)
         self._w_max = base
         self._k = (base * (1 - self.BETA) / self.SCALE) ** (1 / 3)

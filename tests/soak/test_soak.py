@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -72,10 +71,6 @@ def soak_client(fake: Any) -> op.Client:
     limits = Limits(
         maintenance_probe_interval=0.05,
         maintenance_timeout=120.0,
-        # The adaptive rate reads every 429 as congestion, and the fake throttles 5% of the
-        # requests whatever the pace: adaptive, the same run takes many minutes instead of
-        # half a minute (reported). SOAK_ADAPTIVE=1 runs it adaptive all the same.
-        adaptive=os.environ.get("SOAK_ADAPTIVE", "0") == "1",
     )
     return op.Client(
         username=fake.username,

@@ -491,6 +491,29 @@ async def test_adaptive_rate_slows_after_throttling_and_recovers() -> None:
     assert len(early) / 3.0 < 100  # slowed well below the 400/s the workers could do
 
 
+async def test_scattered_throttles_do_not_drag_the_rate_down() -> None:
+    # 5% of answers are 429s whatever the pace (a fault, not a limit): the Retry-After of each
+    # is honoured, but the rate must not ratchet down, cut after cut, to a crawl.
+    vt = VirtualTime()
+    limits = vt.limits()
+    rng = random.Random(7)
+    sent: list[float] = []
+
+    async def worker(w: int) -> None:
+        i = 0
+        while vt.now < 30.0:
+            request = renew(w * 100_000 + i)
+            i += 1
+            await limits.acquire(request)
+            sent.append(vt.now)
+            await vt.sleep(0.04)
+            limits.record(request, throttle(None) if rng.random() < 0.05 else None)
+
+    await vt.run(asyncio.gather(*(worker(w) for w in range(4))))
+    late = [t for t in sent if t >= 20.0]
+    assert len(late) / 10.0 > 0.7 * 100  # 4 workers at 25/s each could do 100/s
+
+
 async def test_adaptive_can_be_switched_off() -> None:
     limits = Limits(adaptive=False)
     limits.record(renew(1), throttle(retry_after=None))
