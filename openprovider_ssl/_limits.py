@@ -119,6 +119,9 @@ class Limits:
     ``clock`` and ``sleep`` are injectable so tests take milliseconds. ``backend``: where the
     rate, identical-call, adaptive and maintenance state lives (``RedisLimits(...)`` to share
     it between processes); None, the default, keeps it in memory, in this process.
+    ``max_hold``: the longest a call waits out a Retry-After that holds every caller; a longer
+    hold fails the call at once with ``RateLimitError`` (nothing sent), as the retry policy
+    does with a Retry-After above its ``max_wait`` (a client's default limits use that).
     """
 
     def __init__(
@@ -135,8 +138,10 @@ class Limits:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         backend: LimitsBackend | None = None,
+        max_hold: float = 30.0,
     ) -> None:
         _check_number("rate", rate, optional=True)
+        _check_number("max_hold", max_hold, zero=True)
         _check_int("burst", burst)
         _check_int("identical_limit", identical_limit)
         _check_number("identical_window", identical_window)
@@ -153,6 +158,7 @@ class Limits:
         self.retry_budget: RetryQuota | None = retry_budget
         self.denied: AccessDeniedError | None = None
         self.adaptive = adaptive
+        self.max_hold = max_hold
         self._pacer = Pacer(rate, burst, clock, sleep)
         self._rate_adapter = AdaptiveRate(clock)
         self._pause = MaintenancePause(
@@ -239,7 +245,10 @@ class Limits:
                 raise self.denied
             if pause.active:
                 await pause.wait()
-            if pacer.engaged(self._clock()):
+            now = self._clock()
+            if pacer.blocked_until - now > self.max_hold:
+                raise _held(pacer.blocked_until - now)
+            if pacer.engaged(now):
                 await pacer.wait()
             if self.denied is not None:
                 raise self.denied
@@ -336,3 +345,11 @@ def _check_number(name: str, value: Any, *, optional: bool = False, zero: bool =
     if not ok or not (value >= 0 if zero else value > 0) or value == float("inf"):
         least = ">= 0" if zero else "> 0"
         raise ValueError(f"Limits {name} must be a finite number {least}, got {value!r}")
+
+
+def _held(remaining: float) -> RateLimitError:
+    return RateLimitError(
+        4007,
+        "held by an earlier Retry-After; not sent",
+        retry_after=remaining,
+    )

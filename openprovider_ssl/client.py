@@ -117,7 +117,11 @@ class Client:
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
         self.retry_policy = retry if retry is not None else RetryPolicy()
-        self.limits = limits if limits is not None else Limits.for_base_url(self.base_url)
+        self.limits = (
+            limits
+            if limits is not None
+            else Limits.for_base_url(self.base_url, max_hold=self.retry_policy.max_wait)
+        )
         self._transport = Transport(
             self.base_url,
             timeout=timeout,

@@ -466,6 +466,19 @@ async def test_retry_after_holds_every_caller() -> None:
     assert min(started) >= 3.0
 
 
+async def test_a_hold_longer_than_max_hold_fails_at_once_without_sending() -> None:
+    vt = VirtualTime()
+    limits = vt.limits(max_hold=8.0)
+    limits.record(renew(1), throttle(retry_after=45.0))
+    with pytest.raises(RateLimitError) as caught:
+        await limits.acquire(renew(2))
+    assert vt.now == 0.0  # nothing was waited for
+    assert caught.value.retry_after == pytest.approx(45.0)
+    vt.now = 40.0  # the hold has less than max_hold left: now it is waited out
+    await vt.run(limits.acquire(renew(3)))
+    assert vt.now == pytest.approx(45.0)
+
+
 async def test_adaptive_rate_slows_after_throttling_and_recovers() -> None:
     vt = VirtualTime()
     limits = vt.limits()

@@ -178,6 +178,30 @@ async def test_retry_after_above_max_wait_is_not_waited_for(
     assert len(api.calls) == 1
 
 
+async def test_a_later_call_does_not_sleep_out_a_retry_after_above_the_cap(
+    make_client: Callable[..., op.Client], api: Api, sleeps: Sleeps, limit_sleeps: Sleeps
+) -> None:
+    # The first call raises rather than wait 45 s; the next must not wait them out in the
+    # client-wide hold either: it fails at once, with nothing sent.
+    policy = op.RetryPolicy(max_wait=8.0, sleep=sleeps, random=lambda: 0.0)
+    api.error("GET", GET, 4007, status=429, desc="Excessive use", headers={"Retry-After": "45"})
+    async with make_client(
+        retry=policy, limits=op.Limits(max_hold=policy.max_wait, sleep=limit_sleeps)
+    ) as client:
+        with pytest.raises(op.RateLimitError):
+            await client.orders.get(ORDER)
+        with pytest.raises(op.RateLimitError) as caught:
+            await client.orders.get(ORDER)
+    assert caught.value.retry_after is not None and caught.value.retry_after > 8.0
+    assert sleeps.waits == [] and limit_sleeps.waits == []
+    assert len(api.calls) == 1
+
+
+def test_a_clients_default_limits_hold_no_longer_than_its_retry_policy_waits() -> None:
+    client = op.Client(token="t", retry=op.RetryPolicy(max_wait=8.0))
+    assert client.limits.max_hold == 8.0
+
+
 # --- maintenance bounded by maintenance_timeout --------------------------------------------
 
 
