@@ -16,7 +16,7 @@ from ._limits import Limits
 from ._paging import Listing
 from ._redis_limits import RedisLimits
 from .bulk import BulkRun, Outcome, Progress
-from .client import PRODUCTION_URL, SANDBOX_URL, Client
+from .client import PRODUCTION_URL, SANDBOX_URL, Client, ClientStats
 from .errors import (
     AccessDeniedError,
     APIError,
@@ -96,6 +96,7 @@ __all__ = [
     "BulkRun",
     "Cancelled",
     "Client",
+    "ClientStats",
     "CreateCsrRequest",
     "CreateOrderRequest",
     "Created",

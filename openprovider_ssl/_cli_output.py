@@ -356,8 +356,6 @@ def show_report(out: Console, err: Console, report: RenewReport) -> None:
 REQUEST_LOG_FORMAT = "%s %s %s"
 #: The client's per-attempt failure line; a retry line follows when it is retried.
 FAILURE_LOG_FORMAT = "%s failed: %s"
-#: A phrase in the client's debug line for every retry ("...; retrying in 0.50 s").
-RETRY_LOG_MARK = "retrying in"
 
 
 class _Verbosity(logging.Filter):
@@ -377,45 +375,23 @@ class _Verbosity(logging.Filter):
         return self.verbosity == 1 and record.msg not in (REQUEST_LOG_FORMAT, FAILURE_LOG_FORMAT)
 
 
-class RequestCounter(logging.Handler):
-    """Counts the client's attempts and retries from its debug log lines.
-
-    The client keeps no counters of its own; its per-attempt and per-retry debug lines are
-    the one place both are visible.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.requests = 0
-        self.retries = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == REQUEST_LOG_FORMAT:
-            self.requests += 1
-        elif isinstance(record.msg, str) and RETRY_LOG_MARK in record.msg:
-            self.retries += 1
-
-
 @contextlib.contextmanager
-def logging_to(console: Console, verbosity: int, *, quiet: bool) -> Iterator[RequestCounter]:
-    """Count the client's requests and retries, and show its log lines on ``console``.
+def logging_to(console: Console, verbosity: int, *, quiet: bool) -> Iterator[None]:
+    """Show the client's log lines on ``console`` for the command, filtered by ``verbosity``.
 
-    ``quiet`` hides even warnings unless ``-v`` was given. The "openprovider_ssl" logger is
-    set to DEBUG for the command and restored after it.
+    ``quiet`` hides even warnings unless ``-v`` was given. The "openprovider_ssl" logger's
+    level is set for the command (DEBUG only with ``-v``) and restored after it.
     """
     logger = logging.getLogger("openprovider_ssl")
-    counter = RequestCounter()
-    handlers: list[logging.Handler] = [counter]
-    if verbosity or not quiet:
-        handlers.append(log_handler(console, verbosity))
+    handler = log_handler(console, verbosity) if verbosity or not quiet else None
     level = logger.level
-    logger.setLevel(logging.DEBUG)
-    for handler in handlers:
+    logger.setLevel(logging.DEBUG if verbosity else logging.WARNING)
+    if handler is not None:
         logger.addHandler(handler)
     try:
-        yield counter
+        yield
     finally:
-        for handler in handlers:
+        if handler is not None:
             logger.removeHandler(handler)
         logger.setLevel(level)
 

@@ -74,7 +74,6 @@ class Session:
     stdout: Console
     stderr: Console
     json: bool
-    counter: out.RequestCounter
     fake: FakeOpenprovider | None = None
 
 
@@ -121,13 +120,13 @@ def _run(
     """Run ``job`` in a fresh event loop and exit with its code, or with the failure's code."""
     stdout, stderr = out.consoles()
 
-    async def main(counter: out.RequestCounter) -> int:
+    async def main() -> int:
         async with _connect(target, max_connections) as (client, fake):
-            return await job(Session(client, stdout, stderr, as_json, counter, fake))
+            return await job(Session(client, stdout, stderr, as_json, fake))
 
     try:
-        with out.logging_to(stderr, target.verbose, quiet=quiet) as counter:
-            code = asyncio.run(main(counter))
+        with out.logging_to(stderr, target.verbose, quiet=quiet):
+            code = asyncio.run(main())
     except KeyboardInterrupt:
         stderr.print("[yellow]Interrupted.[/]")
         code = EXIT_INTERRUPTED
@@ -311,7 +310,8 @@ async def _renew(
     s: Session, report: out.RenewReport, start: Callable[[ProgressHook], BulkRun[Renewed]]
 ) -> int:
     """Run a bulk renewal under a live bar; on Ctrl-C stop it and report what was in flight."""
-    began, requests, retries = time.perf_counter(), s.counter.requests, s.counter.retries
+    stats = s.client.stats
+    began, requests, retries = time.perf_counter(), stats.requests, stats.retries
     bar = out.renew_progress(s.stderr, disable=s.json and not s.stderr.is_terminal)
     with bar:
         task = bar.add_task("checking" if report.dry_run else "renewing", ok=0, failed=0)
@@ -335,8 +335,8 @@ async def _renew(
             report.in_flight = list(run.unanswered)
             report.skipped = [(i, "not sent: interrupted") for i in run.unsent]
     report.wall_time = time.perf_counter() - began
-    report.requests = s.counter.requests - requests
-    report.retries = s.counter.retries - retries
+    report.requests = stats.requests - requests
+    report.retries = stats.retries - retries
     if s.fake is not None:
         twice = sum(1 for n in s.fake.stats.renewals.values() if n > 1)
         report.extra["fake: maintenance answers"] = s.fake.stats.faults["maintenance"]

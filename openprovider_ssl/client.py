@@ -34,7 +34,7 @@ from .errors import (
 from .models import LoginData
 from .retry import RetryPolicy
 
-__all__ = ["PRODUCTION_URL", "SANDBOX_URL", "Client"]
+__all__ = ["PRODUCTION_URL", "SANDBOX_URL", "Client", "ClientStats"]
 
 PRODUCTION_URL = "https://api.openprovider.eu/v1beta"
 SANDBOX_URL = "https://api.cte.openprovider.eu/v1beta"
@@ -42,6 +42,21 @@ USER_AGENT = "openprovider-ssl (python; aiohttp)"
 
 T = TypeVar("T")
 logger = logging.getLogger("openprovider_ssl")
+
+
+@attrs.define
+class ClientStats:
+    """What one client has done since it was made: for summaries, dashboards and tests.
+
+    ``calls``: operations started (a read-back or a login is one too); ``requests``: attempts
+    that went out to the server; ``retries``: attempts made again after a failure;
+    ``failures``: attempts that failed (retried or not).
+    """
+
+    calls: int = 0
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
 
 
 class Client:
@@ -129,6 +144,7 @@ class Client:
             session=session,
             user_agent=USER_AGENT,
         )
+        self.stats = ClientStats()
         self.orders = Orders(self)
         self.products = Products(self)
         self.csr = Csr(self)
@@ -172,7 +188,15 @@ class Client:
     async def _execute(self, request: Request, result: type[T]) -> T:
         """Send ``request`` through the retry policy and structure the answer into ``result``."""
 
+        stats = self.stats
+        stats.calls += 1
+        first = True
+
         async def attempt() -> T:
+            nonlocal first
+            if not first:
+                stats.retries += 1
+            first = False
             return await self._attempt(request, result)
 
         return await retry.call(
@@ -199,12 +223,14 @@ class Client:
     async def _send(self, request: Request, token: str | None, result: type[T]) -> T:
         limits = self.limits
         await limits.acquire(request)
+        self.stats.requests += 1
         logger.debug("%s %s %s", request.operation, request.method, request.path)
         try:
             raw = await self._transport.send(request, token)
             answer = _protocol.parse_answer(raw.status, raw.headers, raw.body)
             value = _protocol.structure(answer, result, status=raw.status, body=raw.body)
         except OpenproviderError as error:
+            self.stats.failures += 1
             # A server or a proxy may echo the credentials back (an error page quoting the
             # Authorization header, a login error quoting its body): they are cut out before
             # the error is logged, raised or kept by the limiter.

@@ -48,6 +48,17 @@ async def test_maintenance_then_success(client: op.Client, api: Api, sleeps: Sle
     assert sleeps.waits == [client.retry_policy.maintenance_wait / 2]
 
 
+async def test_the_client_counts_calls_requests_retries_and_failures(
+    client: op.Client, api: Api
+) -> None:
+    maintenance(api)
+    api.ok("GET", GET, api.order(ORDER))
+    api.ok("GET", GET, api.order(ORDER))
+    await client.orders.get(ORDER)
+    await client.orders.get(ORDER)
+    assert client.stats == op.ClientStats(calls=2, requests=3, retries=1, failures=1)
+
+
 async def test_a_maintenance_flag_with_any_non_zero_code_is_retried(
     client: op.Client, api: Api
 ) -> None:
