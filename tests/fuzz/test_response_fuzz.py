@@ -411,9 +411,12 @@ async def test_a_retry_after_beyond_the_cap_is_raised_not_waited_for(
     assert caught.value.retry_after is not None and caught.value.retry_after > MAX_WAIT
     assert vtime.retry_waits == []
     assert server.requests == 1
-    # The next call waits for the server's block, but never more than the limiter's cap.
+    # The next call does not sleep out the server's block either (it is longer than the
+    # limiter's max_hold): it fails at once, with nothing sent.
     server.answers = [(200, {}, _dump({"code": 0, "data": {"id": 7}, "desc": ""}))]
-    await client.orders.update(7, autorenew="on")
+    with pytest.raises(op.RateLimitError):
+        await client.orders.update(7, autorenew="on")
+    assert server.requests == 1
     assert_waits_within_caps(vtime)
 
 
