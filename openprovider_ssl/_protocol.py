@@ -63,6 +63,11 @@ class Request:
         return (self.method, self.path, self.params, self.body)
 
 
+# What json.dumps(body, separators=(",", ":"), sort_keys=True) does, without building a new
+# JSONEncoder for every call: a third of the cost of encoding a small body.
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
 def build_request(
     operation: str,
     method: str,
@@ -77,16 +82,10 @@ def build_request(
     """Encode a request; keys are sorted so equal arguments give equal bodies."""
     encoded = None
     if body is not None:
-        encoded = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        encoded = _encode(body).encode()
+    # Positional, in field order: keywords cost half as much again on every call.
     return Request(
-        operation=operation,
-        method=method,
-        path=path,
-        body=encoded,
-        params=tuple(params),
-        idempotent=idempotent,
-        authenticated=authenticated,
-        sensitive=sensitive,
+        operation, method, path, encoded, tuple(params), idempotent, authenticated, sensitive
     )
 
 
@@ -112,7 +111,7 @@ def parse_answer(status: int, headers: Mapping[str, str], body: bytes) -> Answer
     warnings = _warnings(envelope.get("warnings"), status, body)
     data = envelope.get("data")
     if code == 0 and 200 <= status < 300:
-        return Answer(data=data, warnings=warnings, maintenance=maintenance, desc=desc)
+        return Answer(data, warnings, maintenance, desc)  # positional: the hot path
     if code == 0:
         raise ResponseError(
             f"code 0 (success) with HTTP status {status}", http_status=status, excerpt=body
