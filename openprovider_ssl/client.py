@@ -95,12 +95,15 @@ class Client:
                     "or line breaks (the value is not shown)",
                 )
             self._auth: TokenAuth | LoginAuth = TokenAuth(bearer)
+            # A fixed token needs no await on the hot path.
+            self._fixed_token: str | None = bearer
         elif username and password:
             if not isinstance(username, str) or not isinstance(password, str):
                 raise ValidationError("credentials", "username and password must be strings")
             if not isinstance(login_ip, str) or not _is_ip(login_ip):
                 raise ValidationError("login_ip", f"must be an IP address, got {login_ip!r}")
             self._auth = LoginAuth(username, password, ip=login_ip)
+            self._fixed_token = None
         else:
             raise ValidationError(
                 "credentials",
@@ -186,31 +189,38 @@ class Client:
         await self._transport.aclose()
 
     async def _execute(self, request: Request, result: type[T]) -> T:
-        """Send ``request`` through the retry policy and structure the answer into ``result``."""
+        """Send ``request`` through the retry policy and structure the answer into ``result``.
 
+        The first attempt runs directly: a call that succeeds at once never pays for the retry
+        machinery, which is built only after a failure.
+        """
         stats = self.stats
         stats.calls += 1
-        first = True
+        budget = self.limits.retry_budget
+        try:
+            value = await self._attempt(request, result)
+        except OpenproviderError as first:
 
-        async def attempt() -> T:
-            nonlocal first
-            if not first:
+            async def again() -> T:
                 stats.retries += 1
-            first = False
-            return await self._attempt(request, result)
+                return await self._attempt(request, result)
 
-        return await retry.call(
-            self.retry_policy,
-            attempt,
-            operation=request.operation,
-            idempotent=request.idempotent,
-            budget=self.limits.retry_budget,
-        )
+            return await retry.after_failure(
+                self.retry_policy,
+                again,
+                first,
+                operation=request.operation,
+                idempotent=request.idempotent,
+                budget=budget,
+            )
+        if budget is not None:
+            budget.deposit()
+        return value
 
     async def _attempt(self, request: Request, result: type[T]) -> T:
         if not request.authenticated:
             return await self._send(request, None, result)
-        token = await self._auth.token(self._login)
+        token = self._fixed_token or await self._auth.token(self._login)
         try:
             return await self._send(request, token, result)
         except AuthenticationError:
@@ -224,7 +234,8 @@ class Client:
         limits = self.limits
         await limits.acquire(request)
         self.stats.requests += 1
-        logger.debug("%s %s %s", request.operation, request.method, request.path)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s %s", request.operation, request.method, request.path)
         try:
             raw = await self._transport.send(request, token)
             answer = _protocol.parse_answer(raw.status, raw.headers, raw.body)

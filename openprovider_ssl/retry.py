@@ -104,12 +104,12 @@ async def call(
         if budget is not None:
             budget.deposit()
         return result
-    return await _retry(
+    return await after_failure(
         policy, attempt, first, operation=operation, idempotent=idempotent, budget=budget
     )
 
 
-async def _retry(
+async def after_failure(
     policy: RetryPolicy,
     attempt: Callable[[], Awaitable[T]],
     first: OpenproviderError,
@@ -118,6 +118,10 @@ async def _retry(
     idempotent: bool,
     budget: RetryBudget | None,
 ) -> T:
+    """Retry ``attempt`` under tenacity, after a first attempt failed with ``first``.
+
+    Raises ``first`` at once when it is not worth retrying.
+    """
     counts = {"ordinary": 0, "maintenance": 0}
 
     def count(error: OpenproviderError) -> None:
