@@ -2,8 +2,10 @@
 
 One maintenance answer is a sign that every other request would meet the same, so instead of
 each call spending its own retries, every call of the client waits here. One call at a time,
-the probe, is let through, at most every ``probe_interval`` seconds; the first answer to a
-probe that is not maintenance ends the pause for everyone.
+the probe, is let through: the first at once, the next after ``FIRST_PROBE_INTERVAL``, then at
+intervals that double up to ``probe_interval``, so a short window ends quickly and a long one
+costs few calls. The first answer to a probe that is not maintenance ends the pause for
+everyone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ logger = logging.getLogger("openprovider_ssl")
 
 #: A probe that neither answered nor finished within this long no longer blocks the next one.
 PROBE_LEASE = 60.0
+#: The spacing of the first probes of a pause; it doubles up to the configured interval.
+FIRST_PROBE_INTERVAL = 1.0
 
 
 class MaintenancePause:
@@ -44,6 +48,7 @@ class MaintenancePause:
         self._clock = clock
         self._sleep = sleep
         self._next_probe = 0.0
+        self._interval = probe_interval
         self._probe: asyncio.Task[object] | None = None
         self._probe_since = -math.inf
         self._event: asyncio.Event | None = None
@@ -60,6 +65,7 @@ class MaintenancePause:
         self.since = now
         self.pauses += 1
         self._next_probe = now
+        self._interval = min(FIRST_PROBE_INTERVAL, self.probe_interval)
         self._set_probe(None)
         self._confirmed = False
         logger.info(
@@ -81,13 +87,13 @@ class MaintenancePause:
         return task is not None and task is self._probe
 
     def probe_failed(self, now: float) -> None:
-        """The probe met maintenance again: the next one goes ``probe_interval`` after it."""
+        """The probe met maintenance again: the next one goes at the next (doubling) interval."""
         self._set_probe(None)
         if not self._confirmed:
             self._confirmed = True
             logger.warning(
                 "Openprovider is in maintenance: every call of this client waits; one probe "
-                "every %g s checks whether it has ended",
+                "at a time, at most every %g s, checks whether it has ended",
                 self.probe_interval,
             )
         self._notify()
@@ -128,7 +134,8 @@ class MaintenancePause:
             if probe is None and now >= self._next_probe:
                 self._set_probe(me)
                 self._probe_since = now
-                self._next_probe = now + self.probe_interval
+                self._next_probe = now + self._interval
+                self._interval = min(self._interval * 2, self.probe_interval)
                 return
             if now >= deadline:
                 raise self._timed_out()

@@ -47,6 +47,11 @@ class TokenAuth:
     def __repr__(self) -> str:
         return "TokenAuth(token=<hidden>)"
 
+    @property
+    def fixed(self) -> str:
+        """The token itself: it never changes, so it can be used without awaiting."""
+        return self._token
+
     def secrets(self, used: str | None = None) -> tuple[str, ...]:
         """What must never be shown: the token (and ``used``, the one a request carried)."""
         return tuple(s for s in (self._token, used) if s)
@@ -62,6 +67,7 @@ class LoginAuth:
     """Logs in with username and password; one login in flight, its token cached."""
 
     can_refresh = True
+    fixed: str | None = None
 
     def __init__(
         self,

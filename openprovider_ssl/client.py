@@ -95,15 +95,12 @@ class Client:
                     "or line breaks (the value is not shown)",
                 )
             self._auth: TokenAuth | LoginAuth = TokenAuth(bearer)
-            # A fixed token needs no await on the hot path.
-            self._fixed_token: str | None = bearer
         elif username and password:
             if not isinstance(username, str) or not isinstance(password, str):
                 raise ValidationError("credentials", "username and password must be strings")
             if not isinstance(login_ip, str) or not _is_ip(login_ip):
                 raise ValidationError("login_ip", f"must be an IP address, got {login_ip!r}")
             self._auth = LoginAuth(username, password, ip=login_ip)
-            self._fixed_token = None
         else:
             raise ValidationError(
                 "credentials",
@@ -220,7 +217,8 @@ class Client:
     async def _attempt(self, request: Request, result: type[T]) -> T:
         if not request.authenticated:
             return await self._send(request, None, result)
-        token = self._fixed_token or await self._auth.token(self._login)
+        # A fixed token needs no await on the hot path.
+        token = self._auth.fixed or await self._auth.token(self._login)
         try:
             return await self._send(request, token, result)
         except AuthenticationError:

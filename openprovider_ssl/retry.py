@@ -44,7 +44,7 @@ class RetryPolicy:
     initial_wait: float = attrs.field(default=0.5, validator=_positive)
     multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
     max_wait: float = attrs.field(default=30.0, validator=_positive)
-    maintenance_wait: float = attrs.field(default=10.0, validator=_positive)
+    maintenance_wait: float = attrs.field(default=1.0, validator=_positive)
     maintenance_timeout: float = attrs.field(default=600.0, validator=_positive)
     readback_delay: float = attrs.field(default=2.0, validator=_positive)
     sleep: Callable[[float], Awaitable[None]] = attrs.field(
