@@ -21,7 +21,7 @@ from typing import Any
 if not __package__:  # run as ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import maintenance, memory, overhead, rate, structuring
+from benchmarks import maintenance, memory, overhead, rate, redis_limiter, structuring
 from benchmarks._server import FakeServer
 from benchmarks._table import (
     Metric,
@@ -31,7 +31,7 @@ from benchmarks._table import (
     write_json,
 )
 
-BENCHMARKS = ("overhead", "rate", "memory", "maintenance", "structuring")
+BENCHMARKS = ("overhead", "rate", "memory", "maintenance", "structuring", "redis")
 
 FULL: dict[str, Any] = {
     "concurrency": 100,
@@ -45,6 +45,7 @@ FULL: dict[str, Any] = {
     "maintenance_window": 3.0,
     "maintenance_pairs": 10,
     "structure_loops": 2_000,
+    "redis_quick": False,
 }
 
 QUICK: dict[str, Any] = {
@@ -59,6 +60,7 @@ QUICK: dict[str, Any] = {
     "maintenance_window": 1.5,
     "maintenance_pairs": 1,
     "structure_loops": 200,
+    "redis_quick": True,
 }
 
 
@@ -127,12 +129,37 @@ def _structuring(s: dict[str, Any]) -> list[Metric]:
         return structuring.run(server, loops=s["structure_loops"], pairs=max(3, s["pairs"]))
 
 
+def _redis(s: dict[str, Any]) -> list[Metric]:
+    result = redis_limiter.measure(quick=s["redis_quick"])
+    if "skipped" in result:
+        print(f"redis: skipped, {result['skipped']}", file=sys.stderr)
+        return []
+    return [
+        Metric(
+            key="redis_limiter",
+            name="limits per request (acquire + record), Redis vs in memory",
+            unit="us",
+            sdk=result["redis_us"],
+            baseline=result["memory_us"],
+            ratio=result["ratio"],
+            note=f"{result['calls']} calls x {result['rounds']} rounds; with "
+            f"{result['concurrency']} callers at once {result['redis_concurrent_us']:.0f} us"
+            + (
+                ""
+                if result["redis_server_us"] is None
+                else f"; Redis itself {result['redis_server_us']:.0f} us per script call"
+            ),
+        )
+    ]
+
+
 RUNNERS: dict[str, Callable[[dict[str, Any]], list[Metric]]] = {
     "overhead": _overhead,
     "rate": _rate,
     "memory": _memory,
     "maintenance": _maintenance,
     "structuring": _structuring,
+    "redis": _redis,
 }
 
 

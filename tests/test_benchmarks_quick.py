@@ -75,7 +75,8 @@ def test_quick_run_reports_every_metric(tmp_path: Path) -> None:
     assert document["errors"] == {}
     assert document["machine"]["nproc"] >= 1
     metrics = {m["key"]: m for m in document["metrics"]}
-    assert set(metrics) == EXPECTED
+    # The Redis limiter row comes only where a Redis server is at hand (CI starts one).
+    assert set(metrics) - {"redis_limiter"} == EXPECTED
     for key, metric in metrics.items():
         assert _number(metric["sdk"]), key
         assert metric["baseline"] is None or _number(metric["baseline"]), key
