@@ -43,7 +43,7 @@ MAX_PERIOD = 10
 
 ValidationMethods = Iterable[DomainValidationMethod | Mapping[str, str]]
 
-# The checks of the order fields that create and reissue share, by field name.
+# The checks of the order fields that create, reissue and update share, by field name.
 _FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
     "approver_email": lambda v: check.email("approver_email", v),
     "autorenew": lambda v: check.choice("autorenew", v, AUTORENEW),
@@ -284,8 +284,7 @@ class Orders:
         approver_email: str | None = None,
         autorenew: str | None = None,
         csr: str | None = None,
-        domain_validation_methods: Iterable[DomainValidationMethod | Mapping[str, str]]
-        | None = None,
+        domain_validation_methods: ValidationMethods | None = None,
         enable_dns_automation: bool | None = None,
         host_names: Iterable[str] | None = None,
         organization_handle: str | None = None,
@@ -302,25 +301,19 @@ class Orders:
         """
         oid = check.order_id(order_id)
         fields = UpdateOrderRequest(
-            approver_email=_opt(check.email, "approver_email", approver_email),
-            autorenew=_opt_choice("autorenew", autorenew, AUTORENEW),
-            csr=None if csr is None else check.csr(csr),
-            domain_validation_methods=None
-            if domain_validation_methods is None
-            else tuple(check.validation_methods(domain_validation_methods)),
-            enable_dns_automation=_opt(
-                check.boolean, "enable_dns_automation", enable_dns_automation
-            ),
-            host_names=None
-            if host_names is None
-            else tuple(check.hostnames("host_names", host_names)),
-            organization_handle=_opt(check.handle, "organization_handle", organization_handle),
-            signature_hash_algorithm=_opt_choice(
-                "signature_hash_algorithm", signature_hash_algorithm, SIGNATURE_HASH_ALGORITHMS
-            ),
-            software_id=_opt_choice("software_id", software_id, SOFTWARE),
-            start_provision=_opt(check.boolean, "start_provision", start_provision),
-            technical_handle=_opt(check.handle, "technical_handle", technical_handle),
+            **_checked(
+                approver_email=approver_email,
+                autorenew=autorenew,
+                csr=csr,
+                domain_validation_methods=domain_validation_methods,
+                enable_dns_automation=enable_dns_automation,
+                host_names=host_names,
+                organization_handle=organization_handle,
+                signature_hash_algorithm=signature_hash_algorithm,
+                software_id=software_id,
+                start_provision=start_provision,
+                technical_handle=technical_handle,
+            )
         )
         body = _converter.unstructure_request(fields)
         if not body:
@@ -458,11 +451,3 @@ class Orders:
             enable_dns_automation=enable_dns_automation,
             now=now,
         )
-
-
-def _opt(validate: Any, name: str, value: Any) -> Any:
-    return None if value is None else validate(name, value)
-
-
-def _opt_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
-    return None if value is None else check.choice(name, value, allowed)

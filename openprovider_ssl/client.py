@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -22,13 +21,12 @@ from ._limits import Limits
 from ._orders import Orders
 from ._products import Products
 from ._protocol import Request
+from ._secrets import redacted, scrubbed, scrubbed_text
 from ._transport import Transport
 from .auth import LoginAuth, TokenAuth, checked_token
 from .errors import (
-    APIError,
     AuthenticationError,
     OpenproviderError,
-    ResponseError,
     ValidationError,
 )
 from .models import LoginData
@@ -156,13 +154,12 @@ class Client:
         ``OPENPROVIDER_PASSWORD``, and ``OPENPROVIDER_BASE_URL``; keyword arguments win."""
         env = os.environ if environ is None else environ
         # Credentials given as arguments win: an environment token must not clash with them.
-        if "token" in kwargs:
-            pass
-        elif env.get("OPENPROVIDER_TOKEN") and not {"username", "password"} & kwargs.keys():
-            kwargs["token"] = env["OPENPROVIDER_TOKEN"]
-        else:
-            kwargs.setdefault("username", env.get("OPENPROVIDER_USERNAME") or None)
-            kwargs.setdefault("password", env.get("OPENPROVIDER_PASSWORD") or None)
+        if "token" not in kwargs:
+            if env.get("OPENPROVIDER_TOKEN") and not {"username", "password"} & kwargs.keys():
+                kwargs["token"] = env["OPENPROVIDER_TOKEN"]
+            else:
+                kwargs.setdefault("username", env.get("OPENPROVIDER_USERNAME") or None)
+                kwargs.setdefault("password", env.get("OPENPROVIDER_PASSWORD") or None)
         if env.get("OPENPROVIDER_BASE_URL"):
             kwargs.setdefault("base_url", env["OPENPROVIDER_BASE_URL"])
         return cls(**kwargs)
@@ -244,7 +241,7 @@ class Client:
             # Authorization header, a login error quoting its body): they are cut out before
             # the error is logged, raised or kept by the limiter.
             secrets = self._auth.secrets(token)
-            failure = _scrubbed(_redacted(error) if request.sensitive else error, secrets)
+            failure = scrubbed(redacted(error) if request.sensitive else error, secrets)
             limits.record(request, failure)
             if failure is error:
                 logger.debug("%s failed: %s", request.operation, error)
@@ -252,7 +249,7 @@ class Client:
         else:
             limits.record(request, None, maintenance=answer.maintenance)
             if answer.warnings and not request.sensitive:
-                shown = _scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
+                shown = scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
                 logger.info("%s answered with warnings: %s", request.operation, shown)
             return value
         logger.debug("%s failed: %s", request.operation, failure)
@@ -270,83 +267,6 @@ class Client:
             sensitive=True,
         )
         return await self._execute(request, LoginData)
-
-
-def _redacted(error: OpenproviderError) -> OpenproviderError:
-    """The error of a sensitive request (a login, ...) without its answer, which may hold a
-    secret (a token, a key) or echo one (the password)."""
-    if isinstance(error, ResponseError):
-        return ResponseError(
-            error.problem,
-            http_status=error.http_status,
-            excerpt="<hidden: the answer holds a secret>",
-        )
-    if isinstance(error, APIError):
-        return error.without_data()
-    return error
-
-
-#: A secret this short is found by chance in any text, and cannot be told from it.
-_MIN_SECRET = 4
-_HIDDEN = "<hidden>"
-E = TypeVar("E", bound=OpenproviderError)
-
-
-def _secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
-    """Each secret as it may appear in an answer or a message: as is, JSON- or repr-escaped."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if len(secret) >= _MIN_SECRET:
-            forms.update((secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]))
-    # Longest first, so that no shorter form leaves part of a longer one behind.
-    return tuple(sorted(forms, key=len, reverse=True))
-
-
-def _scrubbed_text(text: str, secrets: Iterable[str]) -> str:
-    for form in _secret_forms(secrets):
-        text = text.replace(form, _HIDDEN)
-    return text
-
-
-def _scrubbed(error: E, secrets: Iterable[str]) -> E:
-    """``error``, or a copy of it with every secret cut out of its message and attributes."""
-    forms = _secret_forms(secrets)
-    shown = f"{error}{error.args!r}{vars(error)!r}"
-    if not any(form in shown for form in forms):
-        return error
-    clean = type(error).__new__(type(error))
-    clean.__dict__.update({key: _scrub(value, forms) for key, value in vars(error).items()})
-    clean.args = tuple(_scrub(arg, forms) for arg in error.args)
-    return clean
-
-
-def _scrub(value: Any, forms: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, _HIDDEN)
-        return value
-    if isinstance(value, bytes):
-        for form in forms:
-            value = value.replace(form.encode(), _HIDDEN.encode())
-        return value
-    if isinstance(value, list | tuple):
-        return type(value)(_scrub(item, forms) for item in value)
-    if isinstance(value, dict):
-        return {_scrub(k, forms): _scrub(v, forms) for k, v in value.items()}
-    if isinstance(value, OpenproviderError):
-        return _scrubbed(value, forms)
-    if attrs.has(type(value)):
-        return attrs.evolve(
-            value,
-            **{
-                f.name: _scrub(getattr(value, f.name), forms)
-                for f in attrs.fields(type(value))
-                if f.init
-            },
-        )
-    if any(form in repr(value) for form in forms):
-        return None
-    return value
 
 
 def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
