@@ -46,9 +46,11 @@ class IdenticalCallBudget:
         self.window = window
         self._clock = clock
         self._slice = window / _SLICES
-        self._total: array[int] | None = None
-        # (the time the slice stops counting, its counts)
+        # Empty until the first call: a client that makes none costs no memory.
+        self._total: array[int] = array("I")
+        # (the time the slice stops counting, its counts); the last one is open
         self._slices: deque[tuple[float, array[int]]] = deque()
+        self._counts: array[int] = array("H")
         self._slice_end = -math.inf
         self._next_expiry = math.inf
 
@@ -57,17 +59,15 @@ class IdenticalCallBudget:
             now = self._clock()
         if now >= self._next_expiry:
             self._expire(now)
-        total = self._total
-        if total is None:
-            total = self._total = array("I", bytes(4 * _WIDTH))
-        i = hash(request.identity) & _MASK
+        if now >= self._slice_end:
+            self._open_slice(now)
+        total, counts = self._total, self._counts
+        # (Request.identity inlined: this runs for every attempt.)
+        i = hash((request.method, request.path, request.params, request.body)) & _MASK
         if total[i] >= self.limit:
             retry_after = self._retry_after(i, now)
             raise IdenticalCallLimitError(request.operation, self.limit, self.window, retry_after)
         total[i] += 1
-        if now >= self._slice_end:
-            self._open_slice(now)
-        counts = self._slices[-1][1]
         if counts[i] < _SLICE_MAX:
             # (A saturated slice forgets less when it expires: the total stays on the safe side.)
             counts[i] += 1
@@ -75,12 +75,14 @@ class IdenticalCallBudget:
     def _open_slice(self, now: float) -> None:
         start = math.floor(now / self._slice) * self._slice
         self._slice_end = start + self._slice
-        self._slices.append((self._slice_end + self.window, array("H", bytes(2 * _WIDTH))))
+        if not self._total:
+            self._total = array("I", bytes(4 * _WIDTH))
+        self._counts = array("H", bytes(2 * _WIDTH))
+        self._slices.append((self._slice_end + self.window, self._counts))
         self._next_expiry = self._slices[0][0]
 
     def _expire(self, now: float) -> None:
         slices, total = self._slices, self._total
-        assert total is not None
         while slices and slices[0][0] <= now:
             _, counts = slices.popleft()
             total = array("I", map(operator.sub, total, counts))
@@ -91,7 +93,6 @@ class IdenticalCallBudget:
 
     def _retry_after(self, i: int, now: float) -> float:
         """Seconds until enough slices expire for this call to pass again."""
-        assert self._total is not None
         count = self._total[i]
         for expires, counts in self._slices:
             count -= counts[i]

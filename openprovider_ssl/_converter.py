@@ -239,6 +239,25 @@ def _attrs_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any]
     return structure_object
 
 
+def _is_order_result(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, m.OrderResult)
+
+
+def _order_result_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    generated = _attrs_hook_factory(cls, conv)
+
+    def structure_order_result(value: object, type_: Any) -> Any:
+        # The usual answer of a write, {"id": N}, is built directly: renews run by the
+        # thousand. Anything else takes the generated path, with its detailed errors.
+        if type(value) is dict and len(value) == 1:
+            order_id = value.get("id")
+            if type(order_id) is int:
+                return cls(order_id)
+        return generated(value, type_)
+
+    return structure_order_result
+
+
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(float, _structure_float)
 converter.register_structure_hook(bool, _structure_bool)
@@ -248,6 +267,7 @@ converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook(datetime | None, _structure_optional_datetime)
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook_factory)
 converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
+converter.register_structure_hook_factory(_is_order_result, _order_result_hook_factory)
 converter.register_structure_hook(m.ApiWarning, _structure_warning)
 converter.register_unstructure_hook(datetime, format_datetime)
 for _request in _REQUESTS:

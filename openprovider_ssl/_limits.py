@@ -215,14 +215,24 @@ class Limits:
             return self._shared.rate
         return self._pacer.rate
 
+    def admit(self, request: Request) -> bool:
+        """Count ``request`` and return True if nothing holds it back (the usual case, and no
+        await); False: ``acquire`` decides. Raises why it must not be sent, as ``acquire``."""
+        if not self._free:
+            return False
+        now = self._clock()
+        self._rate_adapter.observe(now)
+        self.identical.spend(request, now)
+        mark = send_mark.get()
+        if mark is not None:
+            mark.sent = True
+        return True
+
     async def acquire(self, request: Request) -> None:
         """Wait until ``request`` may be sent, or raise why it must not be."""
-        if self._free:
-            now = self._clock()
-            self._rate_adapter.observe(now)
-            self.identical.spend(request, now)
-        else:
-            await self._acquire_limited(request)
+        if self.admit(request):
+            return
+        await self._acquire_limited(request)
         mark = send_mark.get()
         if mark is not None:
             mark.sent = True

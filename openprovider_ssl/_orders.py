@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import _converter, _paging, bulk
 from . import _validation as check
 from ._paging import Listing, OrderBy, Params
-from ._protocol import build_request
+from ._protocol import Request, build_request
 from .errors import OpenproviderError, OutcomeUnknownError, ValidationError
 from .models import (
     ApproverEmailResent,
@@ -345,31 +345,46 @@ class Orders:
         ):
             raise ValidationError("known_expiration", "must be a timezone-aware datetime")
         # Built by hand, not through RenewOrderRequest and the converter: the renew path is the
-        # hot one of bulk runs, and its body has two fields.
-        body: dict[str, Any] = {"id": oid}
-        if enable_dns_automation is not None:
-            body["enable_dns_automation"] = check.boolean(
-                "enable_dns_automation", enable_dns_automation
-            )
+        # hot one of bulk runs, and its body has two fields (encoded as build_request would).
+        if enable_dns_automation is None:
+            body = b'{"id":%d}' % oid
+        else:
+            dns = check.boolean("enable_dns_automation", enable_dns_automation)
+            body = b'{"enable_dns_automation":%s,"id":%d}' % (b"true" if dns else b"false", oid)
         request = build_request(
             "RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body=body, idempotent=False
         )
+        try:
+            return await self._client._execute(request, Renewed)
+        except OpenproviderError as error:
+            return await self._renew_after_failure(request, oid, known_expiration, error)
+
+    async def _renew_after_failure(
+        self,
+        request: Request,
+        order_id: int,
+        known_expiration: datetime | None,
+        error: OpenproviderError,
+    ) -> Renewed:
+        """Read the order back after a failed renew: confirm it, send it again, or give up."""
         rounds = self._client.retry_policy.attempts
         for round_ in range(1, rounds + 1):
-            try:
-                return await self._client._execute(request, Renewed)
-            except OpenproviderError as error:
-                if not error.may_have_been_applied or isinstance(error, OutcomeUnknownError):
-                    raise
-                order = await self._read_back(oid, error)
-                expiration = order.expiration_date
-                if known_expiration is not None and expiration and expiration > known_expiration:
-                    logger.info("renew of order %d confirmed by reading it back", oid)
-                    return Renewed(id=oid)
-                unchanged = known_expiration is None or expiration == known_expiration
-                if not (unchanged and order.can_renew()) or round_ == rounds:
-                    raise OutcomeUnknownError("renew", oid, error, order=order) from error
-                logger.info("renew of order %d was not applied (%s); sending it again", oid, error)
+            if round_ > 1:
+                try:
+                    return await self._client._execute(request, Renewed)
+                except OpenproviderError as again:
+                    error = again
+            if not error.may_have_been_applied or isinstance(error, OutcomeUnknownError):
+                raise error
+            order = await self._read_back(order_id, error)
+            expiration = order.expiration_date
+            if known_expiration is not None and expiration and expiration > known_expiration:
+                logger.info("renew of order %d confirmed by reading it back", order_id)
+                return Renewed(id=order_id)
+            unchanged = known_expiration is None or expiration == known_expiration
+            if not (unchanged and order.can_renew()) or round_ == rounds:
+                raise OutcomeUnknownError("renew", order_id, error, order=order) from error
+            logger.info("renew of order %d was not applied (%s); sending it again", order_id, error)
         raise AssertionError("unreachable")
 
     async def _read_back(self, order_id: int, cause: OpenproviderError) -> Order:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Iterator, Mapping
+from typing import NamedTuple
 
 import aiohttp
-import attrs
 
 from ._protocol import Request
 from .errors import ResponseError, TransportError
@@ -17,8 +17,9 @@ from .errors import ResponseError, TransportError
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
-@attrs.frozen(slots=True)
-class RawAnswer:
+class RawAnswer(NamedTuple):
+    """An answer as it came: status, headers and the whole body."""
+
     status: int
     headers: Mapping[str, str]
     body: bytes
@@ -122,7 +123,15 @@ class Transport:
                 # that "succeeds", or send an update to another URL.
                 allow_redirects=False,
             ) as response:
-                body = await self._read(response)
+                length = response.content_length
+                if (
+                    length is not None
+                    and length <= self._max_response_bytes
+                    and "Content-Encoding" not in response.headers
+                ):
+                    body = await response.read()  # the usual answer: small, plain, announced
+                else:
+                    body = await self._read(response)
                 return RawAnswer(response.status, response.headers, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(request, exc) from exc

@@ -43,14 +43,11 @@ class TokenAuth:
 
     def __init__(self, token: str) -> None:
         self._token = token
+        #: The token itself: it never changes, so calls use it without awaiting.
+        self.fixed: str | None = token
 
     def __repr__(self) -> str:
         return "TokenAuth(token=<hidden>)"
-
-    @property
-    def fixed(self) -> str:
-        """The token itself: it never changes, so it can be used without awaiting."""
-        return self._token
 
     def secrets(self, used: str | None = None) -> tuple[str, ...]:
         """What must never be shown: the token (and ``used``, the one a request carried)."""

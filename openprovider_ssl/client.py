@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -211,11 +211,18 @@ class Client:
             budget.deposit()
         return value
 
-    async def _attempt(self, request: Request, result: type[T]) -> T:
+    def _attempt(self, request: Request, result: type[T]) -> Awaitable[T]:
+        """One attempt. With the token at hand (a fixed token, or a call that needs none) it is
+        ``_send`` itself: no extra coroutine on the hot path."""
         if not request.authenticated:
-            return await self._send(request, None, result)
-        # A fixed token needs no await on the hot path.
-        token = self._auth.fixed or await self._auth.token(self._login)
+            return self._send(request, None, result)
+        token = self._auth.fixed
+        if token is not None:
+            return self._send(request, token, result)
+        return self._attempt_logged_in(request, result)
+
+    async def _attempt_logged_in(self, request: Request, result: type[T]) -> T:
+        token = await self._auth.token(self._login)
         try:
             return await self._send(request, token, result)
         except AuthenticationError:
@@ -227,7 +234,8 @@ class Client:
 
     async def _send(self, request: Request, token: str | None, result: type[T]) -> T:
         limits = self.limits
-        await limits.acquire(request)
+        if not limits.admit(request):
+            await limits.acquire(request)
         self.stats.requests += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s %s", request.operation, request.method, request.path)
