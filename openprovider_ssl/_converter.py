@@ -27,6 +27,7 @@ value of the wrong shape, ``TypeError``/``ValueError``. ``KeyError`` is listed f
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -46,6 +47,7 @@ __all__ = [
     "format_datetime",
     "parse_datetime",
     "structure",
+    "structure_hook",
     "unstructure",
     "unstructure_request",
 ]
@@ -300,6 +302,12 @@ for _answer in (
 def structure(data: object, cls: type[T]) -> T:
     """Build ``cls`` from decoded JSON; raises one of ``STRUCTURE_ERRORS`` if it does not fit."""
     return converter.structure(data, cls)
+
+
+#: ``structure_hook(cls)(data, cls)`` is ``structure(data, cls)``, with the hook looked up once.
+structure_hook: Final[Callable[[Any], Callable[[Any, Any], Any]]] = functools.cache(
+    converter.get_structure_hook
+)
 
 
 def unstructure_request(obj: attrs.AttrsInstance) -> dict[str, Any]:

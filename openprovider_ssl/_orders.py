@@ -351,9 +351,7 @@ class Orders:
         else:
             dns = check.boolean("enable_dns_automation", enable_dns_automation)
             body = b'{"enable_dns_automation":%s,"id":%d}' % (b"true" if dns else b"false", oid)
-        request = build_request(
-            "RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body=body, idempotent=False
-        )
+        request = Request("RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body, (), False)
         try:
             return await self._client._execute(request, Renewed)
         except OpenproviderError as error:

@@ -62,6 +62,7 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         user_agent: str,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        token: str | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
@@ -71,6 +72,9 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # A token that never changes rides in our own session's default headers, so aiohttp
+        # need not merge it into every request; other tokens go with each request.
+        self._session_token = token if session is None else None
         self._max_response_bytes = max_response_bytes
 
     @property
@@ -87,10 +91,13 @@ class Transport:
             # asyncio.run, the closer below already closed it; otherwise its connections died
             # with that loop, so let go of it without touching them.
             session.detach()
+        headers = dict(self._headers)
+        if self._session_token is not None:
+            headers["Authorization"] = f"Bearer {self._session_token}"
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._max_connections),
             timeout=self._timeout,
-            headers=self._headers,
+            headers=headers,
         )
         self._session, self._loop = session, loop
         self._closer = _close_when_loop_ends(session)
@@ -105,7 +112,7 @@ class Transport:
         """Send one request and read the whole answer, within the size cap."""
         session = self._get_session()
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
-        if token is not None:
+        if token is not None and token != self._session_token:
             headers["Authorization"] = f"Bearer {token}"
         if not self._owns_session:
             headers.update(self._headers)

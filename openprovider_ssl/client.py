@@ -141,6 +141,7 @@ class Client:
             max_connections=max_connections,
             session=session,
             user_agent=USER_AGENT,
+            token=self._auth.fixed,
         )
         self.stats = ClientStats()
         self.orders = Orders(self)
@@ -207,7 +208,7 @@ class Client:
                 idempotent=request.idempotent,
                 budget=budget,
             )
-        if budget is not None:
+        if budget is not None and budget.available < budget.capacity:
             budget.deposit()
         return value
 
