@@ -21,7 +21,15 @@ from typing import Any
 if not __package__:  # run as ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import maintenance, memory, overhead, rate, redis_limiter, structuring
+from benchmarks import (
+    instructions,
+    maintenance,
+    memory,
+    overhead,
+    rate,
+    redis_limiter,
+    structuring,
+)
 from benchmarks._server import FakeServer
 from benchmarks._table import (
     Metric,
@@ -31,13 +39,22 @@ from benchmarks._table import (
     write_json,
 )
 
-BENCHMARKS = ("overhead", "rate", "memory", "maintenance", "structuring", "redis")
+BENCHMARKS = (
+    "overhead",
+    "instructions",
+    "rate",
+    "memory",
+    "maintenance",
+    "structuring",
+    "redis",
+)
 
 FULL: dict[str, Any] = {
     "concurrency": 100,
     "pairs": 10,
     "overhead_calls": 10_000,
     "latencies_ms": [0, 20],
+    "instruction_calls": (300, 2_000),  # warm-up, measured
     "rates": [50, 200],
     "rate_calls": 2_000,
     "memory_sizes": [1_000, 100_000],
@@ -53,6 +70,7 @@ QUICK: dict[str, Any] = {
     "pairs": 2,
     "overhead_calls": 300,
     "latencies_ms": [0, 20],
+    "instruction_calls": (200, 100),
     "rates": [50, 200],
     "rate_calls": None,  # 1.5 s worth at each rate
     "memory_sizes": [200, 2_000],
@@ -92,6 +110,16 @@ def _overhead(s: dict[str, Any]) -> list[Metric]:
                 overhead.run(server, calls=calls, concurrency=c, pairs=pairs, latency_ms=latency)
             )
     return out
+
+
+def _instructions(s: dict[str, Any]) -> list[Metric]:
+    why_not = instructions.available()
+    if why_not is not None:
+        print(f"instructions: skipped, {why_not}", file=sys.stderr)
+        return []
+    warmup, calls = s["instruction_calls"]
+    with FakeServer(orders=instructions.orders_needed(warmup=warmup, calls=calls)) as server:
+        return [instructions.run(server, warmup=warmup, calls=calls, concurrency=s["concurrency"])]
 
 
 def _rate(s: dict[str, Any]) -> list[Metric]:
@@ -155,6 +183,7 @@ def _redis(s: dict[str, Any]) -> list[Metric]:
 
 RUNNERS: dict[str, Callable[[dict[str, Any]], list[Metric]]] = {
     "overhead": _overhead,
+    "instructions": _instructions,
     "rate": _rate,
     "memory": _memory,
     "maintenance": _maintenance,
