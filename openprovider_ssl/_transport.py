@@ -72,8 +72,9 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
-        # A token that never changes rides in our own session's default headers, so aiohttp
-        # need not merge it into every request; other tokens go with each request.
+        # A token that never changes (a client with a fixed token makes no call without it)
+        # rides in our own session's default headers, so aiohttp need not merge it into every
+        # request; other tokens go with each request.
         self._session_token = token if session is None else None
         self._max_response_bytes = max_response_bytes
 

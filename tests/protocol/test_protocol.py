@@ -263,6 +263,73 @@ def test_arbitrary_envelopes_give_a_value_or_one_of_our_errors(
         answer_of(status, body, cls)
 
 
+def _outcome(status: int, body: bytes, cls: type[Any]) -> Any:
+    try:
+        return answer_of(status, body, cls)
+    except op.OpenproviderError as error:
+        # The excerpt of the body is left out: it shows the layout.
+        return type(error), str(error).split("; body starts with")[0]
+
+
+@given(
+    code=st.one_of(st.just(0), st.integers(-5, 11000), st.booleans(), st.none(), st.text()),
+    data=JSON,
+    desc=st.one_of(st.text(), st.none(), st.integers()),
+    warnings=JSON,
+    maintenance=JSON,
+    status=st.sampled_from([200, 201, 400, 429, 500, 503]),
+    cls=st.sampled_from([op.Renewed, op.Order]),
+    layout=st.sampled_from(["compact", "spaced", "padded", "indented"]),
+)
+def test_the_fast_path_decodes_every_envelope_as_json_loads_would(
+    code: Any,
+    data: Any,
+    desc: Any,
+    warnings: Any,
+    maintenance: Any,
+    status: int,
+    cls: type[Any],
+    layout: str,
+) -> None:
+    # Compact answers take the quick decoder; others json.loads. The outcome, value or
+    # error, must not depend on the layout of the JSON.
+    document = {"code": code, "data": data, "desc": desc, "warnings": warnings}
+    document["maintenance"] = maintenance
+    compact = json.dumps(document, separators=(",", ":")).encode()
+    other = {
+        "compact": compact,
+        "spaced": json.dumps(document).encode(),
+        "padded": b" \n" + compact + b"\r\n ",
+        "indented": json.dumps(document, indent=2).encode(),
+    }[layout]
+    assert _outcome(status, other, cls) == _outcome(status, compact, cls)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"code": 0, "data": {"id": 1}} trailing', "not JSON"),
+        (b'{"code": 0, "data": {"id": 1}}{"code": 0}', "not JSON"),
+        (b'{"code": 0, "desc": "\xff"}', "not UTF-8"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+)
+def test_bodies_the_fast_path_refuses_are_explained_by_the_full_decoder(
+    body: bytes, message: str
+) -> None:
+    with pytest.raises(op.ResponseError, match=message):
+        parse_answer(200, {}, body)
+
+
+def test_utf8_with_a_byte_order_mark_and_utf16_still_decode() -> None:
+    document = {"code": 0, "data": {"id": 4}}
+    for body in (
+        b"\xef\xbb\xbf" + json.dumps(document).encode(),
+        json.dumps(document).encode("utf-16"),
+    ):
+        assert parse_answer(200, {}, body).data == {"id": 4}
+
+
 # --- classification ---------------------------------------------------------------------
 
 # (code, HTTP status, maintenance flag) -> error class, transient, may have been applied

@@ -16,6 +16,7 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
 import openprovider_ssl as op
+from openprovider_ssl._protocol import build_request
 
 if TYPE_CHECKING:
     from conftest import Api, Sleeps
@@ -274,7 +275,11 @@ async def test_renew_posts_the_order_id(client: op.Client, api: Api) -> None:
 async def test_renew_with_dns_automation(client: op.Client, api: Api, enabled: bool) -> None:
     api.ok("POST", RENEW, {"id": ORDER})
     await client.orders.renew(ORDER, enable_dns_automation=enabled)
-    assert api.only().json == {"id": ORDER, "enable_dns_automation": enabled}
+    sent = api.only()
+    assert sent.json == {"id": ORDER, "enable_dns_automation": enabled}
+    # Byte for byte what the generic encoder makes, so equal renews are identical calls.
+    fields = {"id": ORDER, "enable_dns_automation": enabled}
+    assert sent.body == build_request("x", "POST", "/x", body=fields, idempotent=False).body
 
 
 async def test_renew_returns_the_warnings(client: op.Client, api: Api) -> None:
