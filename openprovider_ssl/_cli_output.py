@@ -1,8 +1,9 @@
-"""What the command line shows: rich tables and the progress bar for people, JSON for scripts.
+"""What the command line shows, but for bulk renewals: tables for people, JSON for scripts.
 
-Results go to stdout; progress, log lines and errors go to stderr, so ``--json`` output can be
-piped while a person still sees what is happening. JSON keys are sorted and orders keep the
-API's own field names and date format, so scripts can rely on the shape.
+Results go to stdout; log lines and errors go to stderr, so ``--json`` output can be piped
+while a person still sees what is happening. JSON keys are sorted and orders keep the API's own
+field names and date format, so scripts can rely on the shape. A bulk renewal's progress bar
+and report are drawn by ``_cli_renew_report``.
 """
 
 from __future__ import annotations
@@ -11,47 +12,20 @@ import contextlib
 import json
 import logging
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from . import _converter
-from .bulk import Outcome
-from .errors import (
-    APIError,
-    IdenticalCallLimitError,
-    OutcomeUnknownError,
-    ResponseError,
-    RetryBudgetExhaustedError,
-    TransportError,
-)
+from .errors import APIError
 from .models import ApiWarning, Order, OrderResult
 
 _STATUS_STYLE = {"ACT": "green", "REQ": "yellow", "PAI": "cyan", "EXP": "red"}
-_REASONS: dict[type[BaseException], str] = {
-    OutcomeUnknownError: "outcome unknown (check the order)",
-    TransportError: "network error",
-    ResponseError: "unexpected answer",
-    RetryBudgetExhaustedError: "retry budget spent",
-    IdenticalCallLimitError: "identical-call limit",
-}
-_MAX_FAILED_ROWS = 20
 
 
 def consoles() -> tuple[Console, Console]:
@@ -68,23 +42,6 @@ def emit_json(data: Any) -> None:
     """Write one JSON document to stdout: sorted keys, two-space indent, a final newline."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     sys.stdout.flush()
-
-
-def reason(error: BaseException) -> str:
-    """A short, stable label to group failures by: the API code and text, or the kind."""
-    if isinstance(error, APIError):
-        return f"{error.code} {error.desc}"
-    for kind, label in _REASONS.items():
-        if isinstance(error, kind):
-            return label
-    return type(error).__name__
-
-
-def _detail(error: BaseException) -> str:
-    """The part of an error the reason does not already say (an API error's ``data``)."""
-    if isinstance(error, APIError):
-        return str(error.data) if error.data not in (None, "") else error.hint
-    return str(error)
 
 
 def error_json(error: BaseException) -> dict[str, Any]:
@@ -116,12 +73,13 @@ def result_json(result: OrderResult) -> dict[str, Any]:
     return data
 
 
-def _date(value: datetime | None) -> str:
+def date_text(value: datetime | None) -> str:
+    """A date as the tables show it: the day in UTC, or nothing."""
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def _expires(order: Order, now: datetime) -> str:
-    text = _date(order.expiration_date)
+    text = date_text(order.expiration_date)
     if order.can_renew(now) and order.expiration_date is not None:
         days = (order.expiration_date - now).days
         return f"[yellow]{text}[/] [dim](in {days} d)[/]"
@@ -166,8 +124,8 @@ def order_detail(order: Order) -> Table:
         ("Product", escape(f"{order.product_name} ({order.brand_name})")),
         ("Status", _status(order)),
         ("Period", f"{order.period} year(s)" if order.period else ""),
-        ("Ordered", _date(order.order_date)),
-        ("Active since", _date(order.active_date)),
+        ("Ordered", date_text(order.order_date)),
+        ("Active since", date_text(order.active_date)),
         ("Expires", _expires(order, now)),
         ("Renewable now", "yes" if order.can_renew(now) else "no"),
         ("Autorenew", escape(order.autorenew)),
@@ -187,166 +145,6 @@ def warnings_text(warnings: Iterable[ApiWarning]) -> list[str]:
     return [
         f"[yellow]warning {w.code}:[/] {escape(w.desc)} {escape(w.data or '')}" for w in warnings
     ]
-
-
-# --- bulk renewals ----------------------------------------------------------------------------
-
-
-@attrs.define
-class RenewReport:
-    """What a renew run did, filled in as outcomes arrive and rendered at the end.
-
-    ``skipped`` holds orders not attempted (taken but never sent when the run was
-    interrupted: safe to renew again); ``in_flight`` the orders whose renew was sent and never
-    answered (they may or may not have been applied); ``would_renew`` a dry run's orders.
-    """
-
-    title: str
-    dry_run: bool = False
-    renewed: list[int] = attrs.Factory(list)
-    would_renew: list[tuple[int, datetime | None]] = attrs.Factory(list)
-    skipped: list[tuple[int, str]] = attrs.Factory(list)
-    failed: list[tuple[int, BaseException]] = attrs.Factory(list)
-    in_flight: list[int] = attrs.Factory(list)
-    interrupted: bool = False
-    requests: int = 0
-    retries: int = 0
-    wall_time: float = 0.0
-    extra: dict[str, int] = attrs.Factory(dict)
-
-    def add(self, outcome: Outcome[Any]) -> None:
-        if outcome.error is not None:
-            self.failed.append((outcome.order_id, outcome.error))
-        elif outcome.dry_run:
-            self.would_renew.append((outcome.order_id, outcome.expiration_date))
-        else:
-            self.renewed.append(outcome.order_id)
-
-    @property
-    def failed_by_reason(self) -> Counter[str]:
-        return Counter(reason(error) for _, error in self.failed)
-
-    @property
-    def requests_per_second(self) -> float:
-        return self.requests / self.wall_time if self.wall_time > 0 else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "interrupted": self.interrupted,
-            "renewed": sorted(self.renewed),
-            "would_renew": sorted(i for i, _ in self.would_renew),
-            "skipped": [{"order_id": i, "reason": r} for i, r in sorted(self.skipped)],
-            "failed": [
-                {"order_id": i, "reason": reason(e), "message": str(e)}
-                for i, e in sorted(self.failed, key=lambda pair: pair[0])
-            ],
-            "failed_by_reason": dict(sorted(self.failed_by_reason.items())),
-            "in_flight": sorted(self.in_flight),
-            "counts": {
-                "renewed": len(self.renewed),
-                "would_renew": len(self.would_renew),
-                "skipped": len(self.skipped),
-                "failed": len(self.failed),
-                "in_flight": len(self.in_flight),
-            },
-            "requests": self.requests,
-            "retries": self.retries,
-            "wall_time_seconds": round(self.wall_time, 3),
-            "requests_per_second": round(self.requests_per_second, 1),
-            "fake": {
-                key.removeprefix("fake: ").replace(" ", "_"): v for key, v in self.extra.items()
-            },
-        }
-
-
-def renew_progress(console: Console, *, disable: bool) -> Progress:
-    """The live bar: done / total, renewed and failed so far, elapsed and remaining time."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=disable,
-        transient=False,
-    )
-
-
-def renew_summary(report: RenewReport) -> Table:
-    table = Table(
-        title=report.title, title_justify="left", show_header=False, min_width=len(report.title)
-    )
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    if report.dry_run:
-        table.add_row("would renew", f"[green]{len(report.would_renew):,}[/]")
-    else:
-        table.add_row("renewed", f"[green]{len(report.renewed):,}[/]")
-    table.add_row("skipped", f"{len(report.skipped):,}")
-    table.add_row("failed", f"[red]{len(report.failed):,}[/]" if report.failed else "0")
-    for why, count in sorted(report.failed_by_reason.items()):
-        table.add_row(f"  {escape(why)}", f"{count:,}")
-    if report.interrupted:
-        table.add_row("in flight when interrupted", f"[yellow]{len(report.in_flight):,}[/]")
-    for key, value in report.extra.items():
-        table.add_row(escape(key), f"{value:,}")
-    table.add_row("requests", f"{report.requests:,}")
-    table.add_row("retries", f"{report.retries:,}")
-    table.add_row("wall time", f"{report.wall_time:.1f} s")
-    table.add_row("requests per second", f"{report.requests_per_second:,.1f}")
-    return table
-
-
-def failures_table(report: RenewReport) -> Table | None:
-    if not report.failed:
-        return None
-    shown = sorted(report.failed, key=lambda pair: pair[0])[:_MAX_FAILED_ROWS]
-    more = len(report.failed) - len(shown)
-    caption = f"... and {more} more (--json lists them all)" if more else None
-    table = Table(title="Failed", title_justify="left", caption=caption, header_style="bold")
-    table.add_column("Order", justify="right", no_wrap=True)
-    table.add_column("Reason", no_wrap=True)
-    table.add_column("Detail", overflow="fold")
-    for order_id, error in shown:
-        table.add_row(str(order_id), escape(reason(error)), escape(_detail(error)))
-    return table
-
-
-def would_renew_table(report: RenewReport) -> Table:
-    now = datetime.now(UTC)
-    table = Table(title="Would renew", title_justify="left", header_style="bold")
-    table.add_column("Order", justify="right", no_wrap=True)
-    table.add_column("Expires", no_wrap=True)
-    for order_id, expiration in sorted(report.would_renew, key=lambda pair: pair[0]):
-        days = f" [dim](in {(expiration - now).days} d)[/]" if expiration is not None else ""
-        table.add_row(str(order_id), _date(expiration) + days)
-    return table
-
-
-def show_report(out: Console, err: Console, report: RenewReport) -> None:
-    """The human rendering: summary table, failures, and what was in flight on Ctrl-C."""
-    if report.would_renew:
-        out.print(would_renew_table(report))
-    out.print(renew_summary(report))
-    failures = failures_table(report)
-    if failures is not None:
-        out.print(failures)
-    if report.interrupted:
-        err.print("[yellow]Interrupted:[/] stopped cleanly; nothing more was sent.")
-        if report.in_flight:
-            ids = " ".join(str(i) for i in sorted(report.in_flight))
-            err.print(
-                f"These {len(report.in_flight)} order(s) had a renew in flight (sent, not "
-                "answered): it may or may not have been applied. Check them with "
-                "[bold]openprovider-ssl orders get ID[/] before renewing again:"
-            )
-            err.print(ids, soft_wrap=True)
-        else:
-            err.print("No renew was in flight.")
 
 
 # --- logging --------------------------------------------------------------------------------
