@@ -76,6 +76,7 @@ class Request(NamedTuple):
 # What json.dumps(body, separators=(",", ":"), sort_keys=True) does, without building a new
 # JSONEncoder for every call: a third of the cost of encoding a small body.
 _encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def build_request(
@@ -250,9 +251,6 @@ def _decode_envelope(status: int, body: bytes) -> dict[str, Any]:
     if not isinstance(envelope, dict):
         raise ResponseError("the body is not a JSON object", http_status=status, excerpt=body)
     return envelope
-
-
-_raw_decode = json.JSONDecoder().raw_decode
 
 
 def _warnings(raw: Any, status: int, body: bytes) -> tuple[ApiWarning, ...]:

@@ -12,7 +12,11 @@ Keys, under the caller's prefix:
 ``hold``      no request before this time (Retry-After, honoured by every process)
 ``adaptive``  the adaptive rate after a throttle: ``w`` (rate at the throttle), ``k``, ``t0``,
               ``calm``; the curve is computed on read, and the key expires when it stops binding
-``meter``     the measured request rate (half-second buckets, smoothed), for the adaptive rate
+``meter``     the measured request rate, for the adaptive rate: ``r`` smoothed over half-second
+              buckets (``b`` the open one, ``c`` its count) measured over the time no
+              Retry-After held every caller (``h``: held time not yet taken off)
+``throttles`` the times of recent throttles not in a calm period (the last ``CUT_WINDOW``
+              seconds): the rate is cut only when they are a real share of what was sent
 ``tat``       the pacing schedule (a GCRA's theoretical arrival time)
 ``log``       the sliding log of send times: at most ``cap`` per window
 ``id:<sha>``  one identical call's send times (the SHA-256 of method, path, params, body)
@@ -50,6 +54,9 @@ __all__ = [
 
 #: The outcomes of ``ACQUIRE`` (its reply's first element).
 OK, PROBE, WAIT, PAUSED, REFUSED, DENIED = range(6)
+
+#: How long the meter outlives the last request sent (or the end of a hold).
+_METER_TTL_MS = 10_000
 
 _NOW = """
 local t = redis.call('TIME')
@@ -144,18 +151,21 @@ end
 if adaptive then
   local bucket = {AdaptiveRate.BUCKET * 1e6:.0f}
   local index = math.floor(now / bucket)
-  local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'r')
+  local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'r', 'h')
   local b, c, r = tonumber(m[1]) or index, tonumber(m[2]) or 0, tonumber(m[3]) or 0
+  local h = tonumber(m[4]) or 0
   if index ~= b then
-    -- Buckets under a Retry-After hold are not measured: they would make the rate look low.
-    if b * bucket >= hold then
-      r = c / ((index - b) * bucket / 1e6) * {AdaptiveRate.SMOOTHING}
-          + r * (1 - {AdaptiveRate.SMOOTHING})
+    -- Time under a Retry-After hold is not measured: it would make the rate look low.
+    local elapsed = (index - b) * bucket
+    local free = elapsed - math.min(h, elapsed)
+    h = math.max(0, h - elapsed)
+    if free >= 0.1 * elapsed then
+      r = c / (free / 1e6) * {AdaptiveRate.SMOOTHING} + r * (1 - {AdaptiveRate.SMOOTHING})
     end
     b, c = index, 0
   end
-  redis.call('HSET', KEYS[6], 'b', b, 'c', c + 1, 'r', r)
-  redis.call('PEXPIRE', KEYS[6], 10000)
+  redis.call('HSET', KEYS[6], 'b', b, 'c', c + 1, 'r', r, 'h', string.format('%.0f', h))
+  redis.call('PEXPIRE', KEYS[6], {_METER_TTL_MS})
 end
 if since then
   redis.call('SET', KEYS[3], token, 'PX', ARGV[12])
@@ -167,34 +177,53 @@ return {{{OK}, now, rate}}
 """
 )
 
-#: KEYS: hold, adaptive, meter. ARGV: retry_after_us (0: none), max_block_us, adaptive (0/1),
-#: hold_memory_ms. Reply: the adaptive rate as text ("" when none).
+#: KEYS: hold, adaptive, meter, throttles. ARGV: retry_after_us (0: none), max_block_us,
+#: adaptive (0/1), token. Reply: {rate, cut}: the adaptive rate as text ("" when none), and 1
+#: if this throttle cut it, else 0.
+#: As ``AdaptiveRate.throttled``: the rate is cut only when throttles are a real share of what
+#: was sent lately (at least ``CUT_MIN`` in ``CUT_WINDOW``, and ``CUT_SHARE`` of the requests
+#: the measured rate sends in it), and once per calm period.
 _THROTTLED_LUA = (
     _NOW
     + _CURVE
     + f"""
+local adaptive = ARGV[3] == '1'
 local hold = tonumber(redis.call('GET', KEYS[1]) or '0')
 local wait = tonumber(ARGV[1])
 if wait > 0 then
   local held = now + math.min(wait, tonumber(ARGV[2]))
   if held > hold then
+    if adaptive then
+      -- Every caller is held until then: time the rate is not measured over.
+      redis.call('HINCRBY', KEYS[3], 'h', string.format('%.0f', held - math.max(now, hold)))
+      redis.call('PEXPIRE', KEYS[3], math.ceil((held - now) / 1000) + {_METER_TTL_MS})
+    end
     hold = held
-    -- Kept a while after it passes, so the buckets it held are not measured.
-    redis.call('SET', KEYS[1], string.format('%.0f', hold), 'PX',
-               math.ceil((hold - now) / 1000) + tonumber(ARGV[4]))
+    redis.call('SET', KEYS[1], string.format('%.0f', hold), 'PX', math.ceil((hold - now) / 1000))
   end
 end
-if ARGV[3] ~= '1' then return '' end
+if not adaptive then return {{'', 0}} end
 local a = redis.call('HMGET', KEYS[2], 'w', 'k', 't0', 'calm')
 local current = false
 if a[1] then
   current = curve(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]))
   -- Several throttles within one calm period count as one.
-  if now < tonumber(a[4]) then return tostring(current) end
+  if now < tonumber(a[4]) then return {{tostring(current), 0}} end
 end
+local window = {AdaptiveRate.CUT_WINDOW * 1e6:.0f}
+redis.call('ZADD', KEYS[4], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+redis.call('PEXPIRE', KEYS[4], math.ceil(window / 1000))
+local throttles = redis.call('ZCARD', KEYS[4])
 local m = redis.call('HMGET', KEYS[3], 'c', 'r')
 local measured = math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {AdaptiveRate.BUCKET},
                           {AdaptiveRate.MIN_RATE})
+-- A few scattered throttles say little about the pace: only a real share of what was sent
+-- lately cuts the rate.
+local sent = math.max(1, measured * window / 1e6)
+if throttles < {AdaptiveRate.CUT_MIN} or throttles / sent < {AdaptiveRate.CUT_SHARE} then
+  return {{current and tostring(current) or '', 0}}
+end
 local base = measured
 if current then base = math.min(measured, current) end
 local k = (base * (1 - {AdaptiveRate.BETA}) / {AdaptiveRate.SCALE}) ^ (1 / 3)
@@ -203,7 +232,7 @@ redis.call('HSET', KEYS[2], 'w', base, 'k', k, 't0', now, 'calm', calm)
 -- The limit is dropped once the curve reaches twice the rate it was throttled at.
 local ttl = (k + (base / {AdaptiveRate.SCALE}) ^ (1 / 3)) * 1000
 redis.call('PEXPIRE', KEYS[2], math.ceil(math.max(ttl, (calm - now) / 1000 + 1000)))
-return tostring(math.max({AdaptiveRate.MIN_RATE}, base * {AdaptiveRate.BETA}))
+return {{tostring(math.max({AdaptiveRate.MIN_RATE}, base * {AdaptiveRate.BETA})), 1}}
 """
 )
 

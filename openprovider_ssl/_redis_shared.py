@@ -44,8 +44,6 @@ PAUSE_POLL = 0.25
 #: How long "access denied" stops every process sharing the limits (the IP must be released by
 #: hand; delete the ``denied`` key to resume sooner).
 DENIED_TTL = 600.0
-#: A Retry-After hold is remembered this long after it passes (its buckets are not measured).
-HOLD_MEMORY = 2.0
 _US = 1_000_000
 
 
@@ -82,6 +80,7 @@ class RedisSharedLimiter:
             key("log"),
         ]
         self._encoded_keys = [k.encode() for k in self._keys]
+        self._throttled_keys = [key("hold"), key("adaptive"), key("meter"), key("throttles")]
         probe_interval = settings.maintenance_probe_interval
         self._pause_ttl_ms = math.ceil(2 * (probe_interval + PROBE_LEASE) * 1000)
         self._probe_interval_us = round(probe_interval * _US)
@@ -282,20 +281,23 @@ class RedisSharedLimiter:
             retry_after,
             round(MAX_SHARED_BLOCK * _US),
             int(self._settings.adaptive),
-            round(HOLD_MEMORY * 1000),
+            self._tag + str(next(self._seq)),  # this throttle, among the recent ones
         ]
-        keys = [self._keys[3], self._keys[4], self._keys[5]]
-        rate = await self._run_quietly(lua.THROTTLED, keys, args)
-        if rate is not None:
-            before = self.rate
+        reply = await self._run_quietly(lua.THROTTLED, self._throttled_keys, args)
+        if reply is None:
+            return
+        rate, cut = reply
+        before = self.rate
+        # "" (no rate binds) is left for the next acquire to confirm: throttles reported together
+        # come back in any order, and one from before a cut must not undo it here.
+        if lua.text(rate):
             self._note_rate(rate)
-            if self.rate is not None and self.rate != before:
-                logger.info(
-                    "throttled by Openprovider: every client sharing %s slows down to %.1f "
-                    "requests/s",
-                    self._owner.where,
-                    self.rate,
-                )
+        if int(cut) and self.rate is not None and self.rate != before:
+            logger.info(
+                "throttled by Openprovider: every client sharing %s slows down to %.1f requests/s",
+                self._owner.where,
+                self.rate,
+            )
 
     def _probe_ended(self, task: asyncio.Task[Any]) -> None:
         # The probe's task ended without an answer (cancelled, most likely): let another go.

@@ -19,6 +19,7 @@ import pytest
 
 import openprovider_ssl as op
 from openprovider_ssl._limits import Limits
+from openprovider_ssl._pacing import AdaptiveRate
 from openprovider_ssl._protocol import Request, build_request
 from openprovider_ssl._redis_limits import RedisLimits
 from openprovider_ssl.errors import (
@@ -41,10 +42,20 @@ def maintenance() -> MaintenanceError:
     return MaintenanceError(4005, "Disabled for maintenance", http_status=503, maintenance=True)
 
 
+def throttle(retry_after: float | None = None) -> RateLimitError:
+    return RateLimitError(4007, "excessive use", http_status=429, retry_after=retry_after)
+
+
 async def call(limits: Limits, request: Request, error: Any = None, **kw: Any) -> None:
     """One attempt: through the limiter, then its answer."""
     await limits.acquire(request)
     limits.record(request, error, **kw)
+
+
+async def flush(*fleet: Limits) -> None:
+    """Wait until what these limits learned from their answers has reached Redis."""
+    for limits in fleet:
+        await limits._shared._owner.flush()  # type: ignore[union-attr]
 
 
 def closed_port() -> int:
@@ -147,28 +158,43 @@ async def test_every_key_expires_by_itself(
     limits = make_limits(rate=50, maintenance_probe_interval=0.1)
     other = make_limits(rate=50)
     await other.acquire(get("/d"))  # sent before everything below; answered after
-    throttled = RateLimitError(4007, "slow down", http_status=429, retry_after=0.2)
-    await call(limits, get("/a"), throttled)
+    throttled = [get(f"/a/{i}") for i in range(3)]
+    for request in throttled:
+        await limits.acquire(request)  # answered after the pause began
     await call(limits, get("/b"), maintenance())
     probe = get("/c")
     await limits.acquire(probe)  # the probe is out: its lease is held
+
+    async def answer_throttled() -> None:
+        # In a task of its own: an answer in this one would be the probe's.
+        for request in throttled:
+            limits.record(request, throttle(retry_after=0.2))
+
+    await asyncio.create_task(answer_throttled())
     other.record(get("/d"), AccessDeniedError(10005, "Access denied", http_status=403))
-    await other._shared._owner.flush()  # type: ignore[union-attr]
+    await flush(limits, other)
     keys = await redis_client.keys(prefix + "*")
     names = {k.decode().removeprefix(prefix).split(":")[0] for k in keys}
-    assert {"log", "tat", "id", "hold", "adaptive", "meter", "pause", "probe", "denied"} <= names
+    expected = {"log", "tat", "id", "hold", "adaptive", "meter", "throttles", "pause", "probe"}
+    assert expected | {"denied"} <= names
     for key in keys:
         assert await redis_client.pttl(key) > 0, key
     limits.record(probe, None)
+
+
+# -- throttling: Retry-After for all, one adaptive rate for all -----------------------------
 
 
 async def test_a_throttle_holds_and_slows_every_process(make_limits: MakeLimits) -> None:
     a, b = make_limits(), make_limits()
     for i in range(20):
         await call(a, get(f"/warm/{i}"))
-    throttled = RateLimitError(4007, "excessive use", http_status=429, retry_after=0.5)
-    await call(a, get("/x"), throttled)
-    await a._shared._owner.flush()  # type: ignore[union-attr]
+    # Over the server's limit: a burst of requests, all answered 429.
+    burst = [get(f"/x/{i}") for i in range(20)]
+    await asyncio.gather(*(a.acquire(request) for request in burst))
+    for request in burst:
+        a.record(request, throttle(retry_after=0.5))
+    await flush(a)
     started = time.monotonic()
     await call(b, get("/y"))
     assert time.monotonic() - started >= 0.45  # b honoured a's Retry-After
@@ -178,7 +204,10 @@ async def test_a_throttle_holds_and_slows_every_process(make_limits: MakeLimits)
 
 async def test_the_adaptive_rate_recovers_and_lets_go(make_limits: MakeLimits) -> None:
     limits = make_limits()
-    await call(limits, get("/x"), RateLimitError(4007, "excessive use", http_status=429))
+    throttled = [get("/x/1"), get("/x/2")]
+    await asyncio.gather(*(limits.acquire(request) for request in throttled))
+    for request in throttled:
+        limits.record(request, throttle())  # both requests sent: a real share
     await call(limits, get("/y"))
     assert limits.rate is not None and limits.rate >= 0.5
     # From a measured rate near the floor, the curve reaches twice it within a few seconds.
@@ -186,6 +215,83 @@ async def test_the_adaptive_rate_recovers_and_lets_go(make_limits: MakeLimits) -
     while limits.rate is not None and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         await call(limits, get(f"/z/{time.monotonic()}"))
+    assert limits.rate is None
+
+
+async def test_scattered_throttles_leave_the_shared_rate_alone(
+    make_limits: MakeLimits, redis_client: Any, prefix: str
+) -> None:
+    # Two processes, about 2 s of steady calls; then one answer in 20 is a 429 (5%, a fault
+    # rather than a limit), with a short Retry-After. Each is honoured, none cuts the rate.
+    a, b = make_limits(), make_limits()
+    throttles = 0
+
+    async def worker(limits: Limits, name: str) -> None:
+        nonlocal throttles
+        for i in range(200):
+            scattered = i >= 40 and i % 20 == 0
+            throttles += scattered
+            await call(limits, get(f"/{name}/{i}"), throttle(0.01) if scattered else None)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(worker(a, "a"), worker(b, "b"))
+    await flush(a, b)
+    assert throttles == 16
+    await call(a, get("/after"))
+    await call(b, get("/after"))
+    assert a.rate is None and b.rate is None
+    assert not await redis_client.exists(prefix + "adaptive")
+
+
+async def test_a_burst_of_throttles_cuts_the_shared_rate_once(make_limits: MakeLimits) -> None:
+    a, b = make_limits(), make_limits()
+    for i in range(40):
+        await call(a, get(f"/warm/{i}"))
+        await asyncio.sleep(0.005)
+    assert a.rate is None
+    # Over the server's limit: a burst of requests, all answered 429 (well over 10% of sends).
+    burst = [get(f"/burst/{i}") for i in range(80)]
+    await asyncio.gather(*(a.acquire(request) for request in burst))
+    rates: list[float | None] = []
+    for request in burst:
+        a.record(request, throttle())
+        await flush(a)
+        rates.append(a.rate)
+    assert rates[0] is None  # one throttle alone says little
+    cut = next(rate for rate in rates if rate is not None)
+    after = rates[rates.index(cut) :]
+    # The rest came within the calm period after the cut: no further cut, the rate only
+    # grows back along its curve (a cut per throttle would have been 0.7 times lower each).
+    assert all(rate is not None and rate >= 0.999 * cut for rate in after)
+    await call(b, get("/b"))  # b saw no throttle, yet paces at the same rate
+    assert b.rate == pytest.approx(a.rate, rel=0.05)
+
+
+async def test_throttles_in_several_processes_count_together(make_limits: MakeLimits) -> None:
+    a, b = make_limits(), make_limits()
+    mine, theirs = get("/a"), get("/b")
+    await a.acquire(mine)
+    await b.acquire(theirs)
+    a.record(mine, throttle())
+    await flush(a)
+    assert a.rate is None  # one 429 of two requests: fewer than CUT_MIN
+    b.record(theirs, throttle())
+    await flush(b)
+    # Two 429s of two requests sent, one in each process: as one client, the rate is cut.
+    assert b.rate is not None
+    await call(a, get("/a/next"))
+    assert a.rate == pytest.approx(b.rate, rel=0.05)
+
+
+async def test_throttles_older_than_the_cut_window_are_forgotten(
+    make_limits: MakeLimits,
+) -> None:
+    limits = make_limits()
+    await call(limits, get("/a"), throttle())
+    await asyncio.sleep(AdaptiveRate.CUT_WINDOW + 0.1)
+    await call(limits, get("/b"), throttle())
+    await flush(limits)
+    # Two 429s of two requests, but never two within CUT_WINDOW: no cut.
     assert limits.rate is None
 
 
