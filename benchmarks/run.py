@@ -51,7 +51,7 @@ BENCHMARKS = (
 
 FULL: dict[str, Any] = {
     "concurrency": 100,
-    "pairs": 10,
+    "pairs": 15,
     "overhead_calls": 10_000,
     "latencies_ms": [0, 20],
     "instruction_calls": (300, 2_000),  # warm-up, measured
