@@ -104,7 +104,8 @@ def _wait_for(step: Path, child: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not step.exists():
         if child.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the client stopped before {step.name}:\n{log.read_text()[-2000:]}")
+            tail = log.read_text()[-2000:]
+            raise RuntimeError(f"the client did not reach {step.name!r}:\n{tail}")
         time.sleep(0.05)
 
 
