@@ -299,15 +299,16 @@ for _answer in (
 # --- the package's entry points ---------------------------------------------------------
 
 
-def structure(data: object, cls: type[T]) -> T:
-    """Build ``cls`` from decoded JSON; raises one of ``STRUCTURE_ERRORS`` if it does not fit."""
-    return converter.structure(data, cls)
-
-
-#: ``structure_hook(cls)(data, cls)`` is ``structure(data, cls)``, with the hook looked up once.
+#: The converter's hook for a class, looked up once (every hook is registered above).
 structure_hook: Final[Callable[[Any], Callable[[Any, Any], Any]]] = functools.cache(
     converter.get_structure_hook
 )
+
+
+def structure(data: object, cls: type[T]) -> T:
+    """Build ``cls`` from decoded JSON; raises one of ``STRUCTURE_ERRORS`` if it does not fit."""
+    result: T = structure_hook(cls)(data, cls)
+    return result
 
 
 def unstructure_request(obj: attrs.AttrsInstance) -> dict[str, Any]:

@@ -76,6 +76,10 @@ class Transport:
         # rides in our own session's default headers, so aiohttp need not merge it into every
         # request; other tokens go with each request.
         self._session_token = token if session is None else None
+        # The headers each request adds to the session's, made once: a caller's session gets
+        # ours with every request, since its own defaults are not ours to change.
+        extra = {} if self._owns_session else dict(self._headers)
+        self._request_headers = {False: extra, True: {**extra, "Content-Type": "application/json"}}
         self._max_response_bytes = max_response_bytes
 
     @property
@@ -112,11 +116,9 @@ class Transport:
     async def send(self, request: Request, token: str | None) -> RawAnswer:
         """Send one request and read the whole answer, within the size cap."""
         session = self._get_session()
-        headers = {"Content-Type": "application/json"} if request.body is not None else {}
+        headers = self._request_headers[request.body is not None]
         if token is not None and token != self._session_token:
-            headers["Authorization"] = f"Bearer {token}"
-        if not self._owns_session:
-            headers.update(self._headers)
+            headers = {**headers, "Authorization": f"Bearer {token}"}
         # map_exceptions() inlined: this path runs for every call, and a generator-based
         # context manager costs more than the rest of this method's own work.
         try:

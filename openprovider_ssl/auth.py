@@ -42,19 +42,18 @@ class TokenAuth:
     can_refresh = False
 
     def __init__(self, token: str) -> None:
-        self._token = token
         #: The token itself: it never changes, so calls use it without awaiting.
-        self.fixed: str | None = token
+        self.fixed = token
 
     def __repr__(self) -> str:
         return "TokenAuth(token=<hidden>)"
 
     def secrets(self, used: str | None = None) -> tuple[str, ...]:
         """What must never be shown: the token (and ``used``, the one a request carried)."""
-        return tuple(s for s in (self._token, used) if s)
+        return tuple(s for s in (self.fixed, used) if s)
 
     async def token(self, login: Login) -> str:
-        return self._token
+        return self.fixed
 
     async def refresh(self, stale: str, login: Login) -> str:
         raise AssertionError("a static token cannot be refreshed")

@@ -208,7 +208,7 @@ class Client:
                 idempotent=request.idempotent,
                 budget=budget,
             )
-        if budget is not None and budget.available < budget.capacity:
+        if budget is not None:
             budget.deposit()
         return value
 
