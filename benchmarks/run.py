@@ -74,7 +74,7 @@ QUICK: dict[str, Any] = {
     "rates": [50, 200],
     "rate_calls": None,  # 1.5 s worth at each rate
     "memory_sizes": [200, 2_000],
-    "maintenance_orders": 600,
+    "maintenance_orders": 1_500,
     "maintenance_window": 1.5,
     "maintenance_pairs": 1,
     "structure_loops": 200,
