@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import NamedTuple
 
 import aiohttp
@@ -23,15 +23,6 @@ class RawAnswer(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-@contextlib.contextmanager
-def map_exceptions(request: Request) -> Iterator[None]:
-    """Re-raise aiohttp's exceptions as ``TransportError``, telling sent from not sent."""
-    try:
-        yield
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise transport_error(request, exc) from exc
 
 
 def transport_error(request: Request, exc: aiohttp.ClientError | TimeoutError) -> TransportError:
@@ -119,8 +110,6 @@ class Transport:
         headers = self._request_headers[request.body is not None]
         if token is not None and token != self._session_token:
             headers = {**headers, "Authorization": f"Bearer {token}"}
-        # map_exceptions() inlined: this path runs for every call, and a generator-based
-        # context manager costs more than the rest of this method's own work.
         try:
             async with session.request(
                 request.method,

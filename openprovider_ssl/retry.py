@@ -87,28 +87,6 @@ class RetryBudget(Protocol):
     def deposit(self) -> None: ...
 
 
-async def call(
-    policy: RetryPolicy,
-    attempt: Callable[[], Awaitable[T]],
-    *,
-    operation: str,
-    idempotent: bool,
-    budget: RetryBudget | None = None,
-) -> T:
-    """Run ``attempt`` once, then under tenacity while its failures are safe to retry."""
-    try:
-        result = await attempt()
-    except OpenproviderError as error:
-        first = error
-    else:
-        if budget is not None:
-            budget.deposit()
-        return result
-    return await after_failure(
-        policy, attempt, first, operation=operation, idempotent=idempotent, budget=budget
-    )
-
-
 async def after_failure(
     policy: RetryPolicy,
     attempt: Callable[[], Awaitable[T]],

@@ -313,6 +313,25 @@ async def test_access_denied_stops_every_later_call() -> None:
 # -- the maintenance pause ----------------------------------------------------------------
 
 
+async def with_retries(
+    policy: RetryPolicy,
+    attempt: Callable[[], Awaitable[None]],
+    *,
+    idempotent: bool,
+    budget: retry.RetryBudget | None,
+) -> None:
+    """What the client does with each call: one attempt, then the policy after a failure."""
+    try:
+        await attempt()
+    except OpenproviderError as first:
+        await retry.after_failure(
+            policy, attempt, first, operation="Test", idempotent=idempotent, budget=budget
+        )
+    else:
+        if budget is not None:
+            budget.deposit()
+
+
 class FakeApi:
     """Answers from virtual time: maintenance between ``start`` and ``end``."""
 
@@ -346,13 +365,7 @@ async def test_maintenance_pauses_every_caller_and_probes_one_at_a_time() -> Non
             async def attempt(request: Request = request) -> None:
                 await api.call(request)
 
-            await retry.call(
-                policy,
-                attempt,
-                operation="RenewOrder",
-                idempotent=False,
-                budget=limits.retry_budget,
-            )
+            await with_retries(policy, attempt, idempotent=False, budget=limits.retry_budget)
         finished.append(vt.now)
 
     await vt.run(asyncio.gather(*(worker(w) for w in range(50))))
@@ -564,16 +577,12 @@ async def test_an_empty_retry_budget_stops_retries() -> None:
         raise ServerError(3006, "unavailable", http_status=503)
 
     with pytest.raises(RetryBudgetExhaustedError) as caught:
-        await retry.call(
-            policy, failing, operation="X", idempotent=True, budget=limits.retry_budget
-        )
+        await with_retries(policy, failing, idempotent=True, budget=limits.retry_budget)
     assert isinstance(caught.value.cause, ServerError)
     assert calls == 2  # the first retry was paid for, the second could not be
     calls = 0
     with pytest.raises(RetryBudgetExhaustedError):
-        await retry.call(
-            policy, failing, operation="X", idempotent=True, budget=limits.retry_budget
-        )
+        await with_retries(policy, failing, idempotent=True, budget=limits.retry_budget)
     assert calls == 1
 
 
@@ -605,7 +614,3 @@ def test_invalid_options_are_refused(options: dict[str, Any]) -> None:
 
 def test_repr_is_informative() -> None:
     assert "paused=False" in repr(Limits(rate=10))
-
-
-def _unused(error: OpenproviderError) -> None:  # keeps the import list honest for mypy
-    del error

@@ -20,7 +20,7 @@ from aiohttp.client_reqrep import ConnectionKey
 
 import openprovider_ssl as op
 from openprovider_ssl._protocol import build_request
-from openprovider_ssl._transport import Transport, map_exceptions
+from openprovider_ssl._transport import Transport
 
 if TYPE_CHECKING:
     import warnings
@@ -196,28 +196,27 @@ MAPPED = [
 
 
 @pytest.mark.parametrize(("exception", "sent"), MAPPED)
-def test_aiohttp_failures_become_transport_errors_that_say_whether_anything_was_sent(
-    exception: Exception, sent: bool
+async def test_aiohttp_failures_become_transport_errors_that_say_whether_anything_was_sent(
+    api: Api, exception: Exception, sent: bool
 ) -> None:
-    request = build_request(
-        "RenewOrder", "POST", "/ssl/orders/1/renew", body={"id": 1}, idempotent=False
+    api.fail("POST", f"/ssl/orders/{ORDER}/renew", exception)
+    transport = Transport(
+        api.base, timeout=aiohttp.ClientTimeout(total=5), max_connections=2, user_agent="test"
     )
-    with pytest.raises(op.TransportError) as caught, map_exceptions(request):
-        raise exception
+    request = build_request(
+        "RenewOrder", "POST", f"/ssl/orders/{ORDER}/renew", body={"id": ORDER}, idempotent=False
+    )
+    try:
+        with pytest.raises(op.TransportError) as caught:
+            await transport.send(request, "t")
+    finally:
+        await transport.aclose()
     error = caught.value
     assert error.sent is sent
     assert error.may_have_been_applied is sent
     assert error.transient
     assert error.__cause__ is exception
-    assert "RenewOrder (POST /ssl/orders/1/renew)" in str(error)
-
-
-def test_our_own_errors_pass_through_the_mapping() -> None:
-    request = build_request("GetOrder", "GET", "/ssl/orders/1", idempotent=True)
-    original = op.ResponseError("too big", http_status=200, excerpt=b"x")
-    with pytest.raises(op.ResponseError) as caught, map_exceptions(request):
-        raise original
-    assert caught.value is original
+    assert f"RenewOrder (POST /ssl/orders/{ORDER}/renew)" in str(error)
 
 
 # --- over real sockets -------------------------------------------------------------------------
