@@ -11,7 +11,8 @@ Keys, under the caller's prefix:
 ``probe``     the single probe's lease (its token), ``SET NX``-style, with a time to live
 ``hold``      no request before this time (Retry-After, honoured by every process)
 ``adaptive``  the adaptive rate after a throttle: ``w`` (rate at the throttle), ``k``, ``t0``,
-              ``calm``; the curve is computed on read, and the key expires when it stops binding
+              ``calm``; the curve is computed on read and, as in ``AdaptiveRate``, the key is
+              deleted once the curve passes twice the measured rate (it no longer binds)
 ``meter``     the measured request rate, for the adaptive rate: ``r`` smoothed over half-second
               buckets (``b`` the open one, ``c`` its count) measured over the time no
               Retry-After held every caller (``h``: held time not yet taken off)
@@ -63,11 +64,35 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-# The adaptive rate at ``now`` from the hash fields w, k, t0 (AdaptiveRate's cubic curve).
-_CURVE = f"""
-local function curve(w, k, t0)
-  local r = {AdaptiveRate.SCALE} * ((now - t0) / 1e6 - k) ^ 3 + w
-  return math.max({AdaptiveRate.MIN_RATE}, math.min(r, 2 * w))
+# AdaptiveRate's rules, on the ``meter`` and ``adaptive`` keys: ``measured_rate`` is its
+# ``_measured``, ``adaptive_rate`` its ``succeeded``. A limit that still binds lives on for the
+# meter's time to live (after its calm period): never gone before the meter that ends it.
+_ADAPTIVE = f"""
+local function measured_rate(meter)
+  local m = redis.call('HMGET', meter, 'c', 'r')
+  return math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {AdaptiveRate.BUCKET},
+                  {AdaptiveRate.MIN_RATE})
+end
+
+local function adaptive_ttl(calm)
+  return math.ceil(math.max(0, calm - now) / 1000) + {_METER_TTL_MS}
+end
+
+-- The rate on the cubic curve from w, k, t0, never above twice the measured rate (nor below
+-- the rate the throttle chose), and the end of the calm period; false if no limit binds. Once
+-- the curve has passed that cap the limit is dropped: the key is deleted.
+local function adaptive_rate(key, meter)
+  local a = redis.call('HMGET', key, 'w', 'k', 't0', 'calm')
+  if not a[1] then return false, 0 end
+  local w, k, calm = tonumber(a[1]), tonumber(a[2]), tonumber(a[4])
+  local elapsed = (now - tonumber(a[3])) / 1e6
+  local target = {AdaptiveRate.SCALE} * (elapsed - k) ^ 3 + w
+  local cap = math.max(2 * measured_rate(meter), w * {AdaptiveRate.BETA})
+  if elapsed > k and target >= cap then
+    redis.call('DEL', key)
+    return false, 0
+  end
+  return math.max({AdaptiveRate.MIN_RATE}, math.min(target, cap)), calm
 end
 """
 
@@ -79,7 +104,7 @@ end
 #: | {DENIED, 0, json}; ``rate`` is the adaptive rate as text, "" when none binds.
 _ACQUIRE_LUA = (
     _NOW
-    + _CURVE
+    + _ADAPTIVE
     + f"""
 local token = ARGV[1]
 local cap, window, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -103,11 +128,11 @@ end
 
 local rate = ''
 if adaptive then
-  local a = redis.call('HMGET', KEYS[5], 'w', 'k', 't0')
-  if a[1] then
-    local r = curve(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]))
+  local r, calm = adaptive_rate(KEYS[5], KEYS[6])
+  if r then
     rate = tostring(r)
     interval = math.max(interval, 1e6 / r)
+    redis.call('PEXPIRE', KEYS[5], adaptive_ttl(calm))
   end
 end
 
@@ -185,7 +210,7 @@ return {{{OK}, now, rate}}
 #: the measured rate sends in it), and once per calm period.
 _THROTTLED_LUA = (
     _NOW
-    + _CURVE
+    + _ADAPTIVE
     + f"""
 local adaptive = ARGV[3] == '1'
 local hold = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -203,21 +228,15 @@ if wait > 0 then
   end
 end
 if not adaptive then return {{'', 0}} end
-local a = redis.call('HMGET', KEYS[2], 'w', 'k', 't0', 'calm')
-local current = false
-if a[1] then
-  current = curve(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]))
-  -- Several throttles within one calm period count as one.
-  if now < tonumber(a[4]) then return {{tostring(current), 0}} end
-end
+local current, calm = adaptive_rate(KEYS[2], KEYS[3])
+-- Several throttles within one calm period count as one.
+if current and now < calm then return {{tostring(current), 0}} end
 local window = {AdaptiveRate.CUT_WINDOW * 1e6:.0f}
 redis.call('ZADD', KEYS[4], now, ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[4], math.ceil(window / 1000))
 local throttles = redis.call('ZCARD', KEYS[4])
-local m = redis.call('HMGET', KEYS[3], 'c', 'r')
-local measured = math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {AdaptiveRate.BUCKET},
-                          {AdaptiveRate.MIN_RATE})
+local measured = measured_rate(KEYS[3])
 -- A few scattered throttles say little about the pace: only a real share of what was sent
 -- lately cuts the rate.
 local sent = math.max(1, measured * window / 1e6)
@@ -227,11 +246,9 @@ end
 local base = measured
 if current then base = math.min(measured, current) end
 local k = (base * (1 - {AdaptiveRate.BETA}) / {AdaptiveRate.SCALE}) ^ (1 / 3)
-local calm = math.max(hold, now + {AdaptiveRate.BUCKET * 1e6:.0f})
-redis.call('HSET', KEYS[2], 'w', base, 'k', k, 't0', now, 'calm', calm)
--- The limit is dropped once the curve reaches twice the rate it was throttled at.
-local ttl = (k + (base / {AdaptiveRate.SCALE}) ^ (1 / 3)) * 1000
-redis.call('PEXPIRE', KEYS[2], math.ceil(math.max(ttl, (calm - now) / 1000 + 1000)))
+local calm_until = math.max(hold, now + {AdaptiveRate.BUCKET * 1e6:.0f})
+redis.call('HSET', KEYS[2], 'w', base, 'k', k, 't0', now, 'calm', calm_until)
+redis.call('PEXPIRE', KEYS[2], adaptive_ttl(calm_until))
 return {{tostring(math.max({AdaptiveRate.MIN_RATE}, base * {AdaptiveRate.BETA})), 1}}
 """
 )

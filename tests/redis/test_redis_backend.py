@@ -218,6 +218,98 @@ async def test_the_adaptive_rate_recovers_and_lets_go(make_limits: MakeLimits) -
     assert limits.rate is None
 
 
+async def cut_shared_rate(limits: Limits, redis_client: Any, prefix: str, measured: float) -> None:
+    """Throttle ``limits`` until the shared rate is cut, the pace measured at ``measured``."""
+    await redis_client.hset(prefix + "meter", mapping={"r": measured, "c": 0})
+    for i in range(20):
+        limits.record(get(f"/throttled/{i}"), throttle())
+        await flush(limits)
+        if limits.rate is not None:
+            return
+    raise AssertionError("the shared rate was never cut")
+
+
+def cut_in_memory(measured: float) -> AdaptiveRate:
+    """An in-memory AdaptiveRate, its pace measured at ``measured``, throttled until cut at 0."""
+    adapter = AdaptiveRate(lambda: 0.0)
+    adapter.measured = measured
+    while adapter.rate is None:
+        adapter.throttled(0.0, 0.0)
+    return adapter
+
+
+async def shared_rate_after(
+    limits: Limits,
+    redis_client: Any,
+    prefix: str,
+    cut: dict[bytes, bytes],
+    elapsed: float,
+    measured: float,
+) -> float | None:
+    """The shared rate an acquire sees ``elapsed`` seconds after the cut stored as ``cut``, the
+    pace measured at ``measured`` since: Redis's clock cannot be injected, so the cut is moved
+    back in time instead."""
+    seconds, micros = await redis_client.time()
+    t0 = seconds * 1_000_000 + micros - round(elapsed * 1_000_000)
+    await redis_client.hset(prefix + "adaptive", mapping={**cut, b"t0": t0})
+    await redis_client.pexpire(prefix + "adaptive", 10_000)  # it may have been dropped
+    await redis_client.hset(prefix + "meter", mapping={"r": measured, "c": 0})
+    await limits.acquire(get(f"/probe/{elapsed}"))
+    return limits.rate
+
+
+@pytest.mark.parametrize(
+    ("throttled_at", "measured", "points"),
+    [
+        # The client slowed to 2/s after a cut at 20/s: the limit goes once the curve passes
+        # w (k = 2.47 s), as it is then far above twice the measured rate; not at 2w (6.2 s).
+        (20.0, 2.0, [0.2, 1.0, 2.0, 2.3, 2.6, 4.0, 7.0]),
+        # The client keeps up with the curve (30/s after a cut at 10/s): the curve goes on
+        # past 2w = 20 (at 4.88 s) up to twice the measured rate, 60 (at 6.96 s).
+        (10.0, 30.0, [0.5, 2.0, 4.0, 5.3, 6.5, 7.2]),
+    ],
+    ids=["slower-than-the-cut", "keeping-up-with-the-curve"],
+)
+async def test_the_shared_rate_recovers_as_the_in_memory_one(
+    make_limits: MakeLimits,
+    redis_client: Any,
+    prefix: str,
+    throttled_at: float,
+    measured: float,
+    points: list[float],
+) -> None:
+    limits = make_limits(burst=20)  # the probes below never wait for a turn
+    await cut_shared_rate(limits, redis_client, prefix, throttled_at)
+    cut = await redis_client.hgetall(prefix + "adaptive")
+    assert limits.rate == pytest.approx(cut_in_memory(throttled_at).rate)
+    for elapsed in points:
+        adapter = cut_in_memory(throttled_at)
+        adapter.measured = measured
+        expected = adapter.succeeded(elapsed)
+        got = await shared_rate_after(limits, redis_client, prefix, cut, elapsed, measured)
+        if expected is None:
+            assert got is None, f"still limited to {got} at {elapsed} s"
+            assert not await redis_client.exists(prefix + "adaptive")
+        else:
+            assert got == pytest.approx(expected, rel=0.01), f"at {elapsed} s"
+    assert got is None and expected is None  # every scenario ends with the limit dropped
+
+
+async def test_a_binding_shared_rate_lives_as_long_as_its_meter(
+    make_limits: MakeLimits, redis_client: Any, prefix: str
+) -> None:
+    # Only the meter says when the limit stops binding: the limit must not expire before it
+    # (the pace keeps up with the curve), and both still expire if every process goes away.
+    limits = make_limits()
+    await cut_shared_rate(limits, redis_client, prefix, 20.0)
+    await redis_client.hset(prefix + "meter", mapping={"r": 40.0})
+    await call(limits, get("/busy"))
+    assert limits.rate is not None
+    adaptive = await redis_client.pttl(prefix + "adaptive")
+    meter = await redis_client.pttl(prefix + "meter")
+    assert 0 < meter <= adaptive
+
+
 async def test_scattered_throttles_leave_the_shared_rate_alone(
     make_limits: MakeLimits, redis_client: Any, prefix: str
 ) -> None:
