@@ -1,4 +1,5 @@
-"""The baseline: hand-written aiohttp, and the one bounded worker pool both sides run in.
+"""The baseline: hand-written aiohttp, and the one bounded worker pool both sides run in; and a
+session for the SDK that notes when its requests go out.
 
 The raw client sends exactly the bytes the SDK sends for a renew, parses the JSON and checks
 ``code == 0``: no retry, no limits, no structuring.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
@@ -36,6 +38,24 @@ async def run_pool(
         for _ in range(concurrency):
             group.create_task(worker())
     return done
+
+
+def stamped_session(concurrency: int, **signals: list[float]) -> aiohttp.ClientSession:
+    """A session of ``concurrency`` connections that appends ``time.perf_counter()`` to
+    ``signals[name]`` whenever its trace signal ``name`` (``on_request_start``, ...) fires."""
+    trace = aiohttp.TraceConfig()
+    for name, times in signals.items():
+        getattr(trace, name).append(_stamp(times))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency), trace_configs=[trace]
+    )
+
+
+def _stamp(times: list[float]) -> Callable[..., Awaitable[None]]:
+    async def stamp(session: aiohttp.ClientSession, context: object, params: object) -> None:
+        times.append(time.perf_counter())
+
+    return stamp
 
 
 def renew_body(order_id: int) -> bytes:

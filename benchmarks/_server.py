@@ -1,8 +1,8 @@
 """The fake Openprovider as a separate process, so client and server never share an event loop.
 
 ``python -m openprovider_ssl.testing --port 0 ...`` prints one JSON line (url, token, ...) and
-serves until SIGINT; its control endpoints (``/_fake/stats``, ``/_fake/faults``,
-``/_fake/reset``) sit beside ``/v1beta``.
+serves until SIGINT; its control endpoints (``/_fake/stats``, ``/_fake/faults``) sit beside
+``/v1beta``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class FakeServer:
         self.url = ""
         self.token = ""
         self.origin = ""
-        self.info: dict[str, Any] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -87,9 +86,9 @@ class FakeServer:
             env=env,
         )
         line = self._first_line()
-        self.info = json.loads(line)
-        self.url = str(self.info["url"]).rstrip("/")
-        self.token = str(self.info["token"])
+        info = json.loads(line)
+        self.url = str(info["url"]).rstrip("/")
+        self.token = str(info["token"])
         self.origin = str(yarl.URL(self.url).origin())
         # Anything printed later must not fill the pipe and stall the server.
         stdout = self._proc.stdout
@@ -163,10 +162,6 @@ class FakeServer:
     def faults(self, **faults: Any) -> None:
         self.control("POST", "/_fake/faults", faults)
 
-    def reset(self) -> None:
-        """Counters back to zero (orders keep their state: renewed ones stay renewed)."""
-        self.control("POST", "/_fake/reset", {})
-
     def take(self, count: int) -> range:
         """``count`` order ids that no one has renewed yet."""
         if self._next + count > FIRST_ID + self.orders:
@@ -180,9 +175,6 @@ class FakeServer:
 
     async def astats(self) -> dict[str, Any]:
         return await asyncio.to_thread(self.stats)
-
-    async def afaults(self, **faults: Any) -> None:
-        await asyncio.to_thread(self.faults, **faults)
 
 
 ROOT = str(Path(__file__).resolve().parent.parent)

@@ -1,4 +1,5 @@
-"""One measured metric, the table printed at the end, and the JSON written for it."""
+"""One measured metric, the table printed at the end, and the JSON written for it; the order
+of interleaved rounds and the statistics taken over them."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
 Goal = Literal["max", "min"]
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +67,13 @@ class Metric:
 
 def _finite(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+
+
+def interleaved(pairs: int, sides: Sequence[T]) -> Iterator[T]:
+    """Each of ``sides`` once per pair: in their order in even pairs, reversed in odd ones, so
+    that neither side always runs first."""
+    for n in range(pairs):
+        yield from sides if n % 2 == 0 else reversed(sides)
 
 
 def median(values: Iterable[float]) -> float:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from types import SimpleNamespace
 
-import aiohttp
 import attrs
 
 from openprovider_ssl import Client
 
+from ._raw import stamped_session
 from ._server import FakeServer, request_count
-from ._table import Metric, median, spread
+from ._table import Metric, interleaved, median, spread
 
 
 class _Window:
@@ -122,49 +121,29 @@ async def measure(
 ) -> Runs:
     """``pairs`` interleaved runs without and with a maintenance window."""
     sent: list[float] = []
-
-    async def on_sent(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestHeadersSentParams,
-    ) -> None:
-        sent.append(time.perf_counter())
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_headers_sent.append(on_sent)
     runs = Runs()
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency), trace_configs=[trace]
-    )
     async with (
-        session,
+        stamped_session(concurrency, on_request_headers_sent=sent) as session,
         Client(token=server.token, base_url=server.url, session=session) as client,
     ):
         warm_up = min(orders, 500)
         await _one(server, client, sent, orders=warm_up, concurrency=concurrency, window=None)
-        for n in range(pairs):
-            for with_window in (False, True) if n % 2 == 0 else (True, False):
-                if not with_window:
-                    elapsed, _ = await _one(
-                        server, client, sent, orders=orders, concurrency=concurrency, window=None
-                    )
-                    runs.plain.append(elapsed)
-                    continue
-                elapsed, w = await _with_window(
-                    server,
-                    client,
-                    sent,
-                    runs,
-                    orders=orders,
-                    concurrency=concurrency,
-                    window=window,
+        for with_window in interleaved(pairs, (False, True)):
+            if not with_window:
+                elapsed, _ = await _one(
+                    server, client, sent, orders=orders, concurrency=concurrency, window=None
                 )
-                in_window, after_pause, paused_for = w.sent(sent)
-                runs.paused.append(elapsed)
-                runs.sent_in_window.append(in_window)
-                runs.sent_per_second_paused.append(after_pause / paused_for)
-                runs.reaction.append((w.paused or w.closed) - w.opened)
-                runs.received.append(w.received)
+                runs.plain.append(elapsed)
+                continue
+            elapsed, w = await _with_window(
+                server, client, sent, runs, orders=orders, concurrency=concurrency, window=window
+            )
+            in_window, after_pause, paused_for = w.sent(sent)
+            runs.paused.append(elapsed)
+            runs.sent_in_window.append(in_window)
+            runs.sent_per_second_paused.append(after_pause / paused_for)
+            runs.reaction.append((w.paused or w.closed) - w.opened)
+            runs.received.append(w.received)
     return runs
 
 

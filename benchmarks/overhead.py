@@ -16,7 +16,7 @@ from openprovider_ssl import Client
 
 from ._raw import RawClient, run_pool
 from ._server import FakeServer
-from ._table import Metric, median, ratio, spread
+from ._table import Metric, interleaved, median, ratio, spread
 
 Call = Callable[[int], Awaitable[object]]
 Round = tuple[float, float]  # (wall seconds, client CPU seconds)
@@ -55,9 +55,8 @@ async def measure(
         # Warm up: open both connection pools and touch every code path once.
         for call, _ in sides:
             await _timed(server, min(calls, 2 * concurrency), concurrency, call)
-        for n in range(pairs):
-            for call, rounds in sides if n % 2 == 0 else sides[::-1]:
-                rounds.append(await _timed(server, calls, concurrency, call))
+        for call, rounds in interleaved(pairs, sides):
+            rounds.append(await _timed(server, calls, concurrency, call))
     return sdk_rounds, raw_rounds
 
 

@@ -13,14 +13,11 @@ from __future__ import annotations
 import bisect
 import gc
 import time
-from types import SimpleNamespace
-
-import aiohttp
 
 from openprovider_ssl import Client
 from openprovider_ssl._limits import Limits
 
-from ._raw import run_pool
+from ._raw import run_pool, stamped_session
 from ._server import FakeServer, per_second
 from ._table import Metric, ratio
 
@@ -40,31 +37,12 @@ async def measure(
     limiter, the same as written to the socket)."""
     released: list[float] = []
     written: list[float] = []
-
-    async def on_start(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestStartParams,
-    ) -> None:
-        released.append(time.perf_counter())
-
-    async def on_sent(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestHeadersSentParams,
-    ) -> None:
-        written.append(time.perf_counter())
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_start)
-    trace.on_request_headers_sent.append(on_sent)
     ids = server.take(calls)
     before = per_second(server.stats())
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency), trace_configs=[trace]
-    )
     async with (
-        session,
+        stamped_session(
+            concurrency, on_request_start=released, on_request_headers_sent=written
+        ) as session,
         Client(
             token=server.token,
             base_url=server.url,

@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 if not __package__:  # run as ``python benchmarks/redis_limiter.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._table import interleaved, median
 from openprovider_ssl._limits import Limits
 from openprovider_ssl._protocol import Request, build_request
 
@@ -72,10 +72,9 @@ async def _measure(url: str, calls: int, rounds: int) -> dict[str, Any]:
         # Warm up: the connection, the script cache, the code paths.
         await _sequential(Limits(backend=backend), next(chunks)[: calls // 5])
         before = (await redis.info("commandstats")).get("cmdstat_evalsha", {})
-        for n in range(rounds):
-            sides = [(memory, Limits()), (shared, Limits(backend=backend))]
-            for times, limits in sides if n % 2 == 0 else sides[::-1]:
-                times.append(await _sequential(limits, next(chunks)))
+        # Fresh limits every round: in memory (no backend) and through Redis.
+        for times, where in interleaved(rounds, [(memory, None), (shared, backend)]):
+            times.append(await _sequential(Limits(backend=where), next(chunks)))
         after = (await redis.info("commandstats")).get("cmdstat_evalsha", {})
         concurrent.append(await _concurrent(Limits(backend=backend), next(chunks)))
     finally:
@@ -87,9 +86,9 @@ async def _measure(url: str, calls: int, rounds: int) -> dict[str, Any]:
     return {
         "calls": calls,
         "rounds": rounds,
-        "memory_us": round(statistics.median(memory), 2),
-        "redis_us": round(statistics.median(shared), 1),
-        "ratio": round(statistics.median(ratios), 1),
+        "memory_us": round(median(memory), 2),
+        "redis_us": round(median(shared), 1),
+        "ratio": round(median(ratios), 1),
         "redis_concurrent_us": round(concurrent[0], 1),
         "concurrency": CONCURRENCY,
         "redis_server_us": None if server is None else round(server, 1),

@@ -17,7 +17,7 @@ from openprovider_ssl import _protocol
 from openprovider_ssl.models import Order, OrderPage
 
 from ._server import FIRST_ID, FakeServer
-from ._table import Metric, median, spread
+from ._table import Metric, interleaved, median, spread
 
 
 def _fetch(server: FakeServer, path: str) -> bytes:
@@ -58,13 +58,8 @@ def _compare(
     sdk(), base()  # warm caches (cattrs builds its functions on first use)
     s_times: list[float] = []
     b_times: list[float] = []
-    for n in range(pairs):
-        if n % 2 == 0:
-            s_times.append(_per_call(sdk, loops))
-            b_times.append(_per_call(base, loops))
-        else:
-            b_times.append(_per_call(base, loops))
-            s_times.append(_per_call(sdk, loops))
+    for fn, times in interleaved(pairs, [(sdk, s_times), (base, b_times)]):
+        times.append(_per_call(fn, loops))
     ratios = [s / b for s, b in zip(s_times, b_times, strict=True)]
     return median(s_times), median(b_times), median(ratios), spread(ratios)
 
