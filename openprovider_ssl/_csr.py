@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _converter
 from . import _validation as check
+from ._orders import SIGNATURE_HASH_ALGORITHMS
 from ._protocol import build_request
 from .errors import ValidationError
 from .models import CreateCsrRequest, CreatedCsr, DecodedCsr
@@ -33,7 +34,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "locality": lambda v: check.text("locality", v, max_length=128),
     "organization": lambda v: check.text("organization", v, max_length=64),
     "signature_hash_algorithm": lambda v: check.choice(
-        "signature_hash_algorithm", v, ("sha1", "sha2")
+        "signature_hash_algorithm", v, SIGNATURE_HASH_ALGORITHMS
     ),
     "state": lambda v: check.text("state", v, max_length=128),
     "subject_alternative_name": lambda v: tuple(check.hostnames("subject_alternative_name", v)),

@@ -10,6 +10,7 @@ from types import MappingProxyType
 import attrs
 
 from ._common import ApiWarning, DomainValidationMethod
+from ._requests import UpdateOrderRequest
 
 RENEW_WINDOW = timedelta(days=30)
 """A certificate may be renewed once it expires within this window (guide 10)."""
@@ -49,25 +50,9 @@ class OrderStatus(enum.StrEnum):
 
 _NO_STATUS = OrderStatus("")  # an Order whose answer carried no status
 
-_UPDATABLE_IN_PAI = frozenset(
-    {
-        "approver_email",
-        "autorenew",
-        "csr",
-        "domain_validation_methods",
-        "enable_dns_automation",
-        "host_names",
-        "organization_handle",
-        "signature_hash_algorithm",
-        "software_id",
-        "start_provision",
-        "technical_handle",
-    }
-)
-
 UPDATABLE_FIELDS: Mapping[OrderStatus, frozenset[str]] = MappingProxyType(
     {
-        OrderStatus.PAI: _UPDATABLE_IN_PAI,
+        OrderStatus.PAI: frozenset(attrs.fields_dict(UpdateOrderRequest)),  # every field
         OrderStatus.REQ: frozenset({"domain_validation_methods", "autorenew"}),
         OrderStatus.ACT: frozenset({"autorenew"}),
     }
