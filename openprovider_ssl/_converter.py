@@ -320,5 +320,5 @@ def unstructure_request(obj: attrs.AttrsInstance) -> dict[str, Any]:
 
 
 def unstructure(obj: object) -> Any:
-    """Turn any model into JSON-ready data, every field included (for the fake server)."""
+    """Turn any model into JSON-ready data, every field included (for the CLI's output)."""
     return converter.unstructure(obj)

@@ -15,7 +15,10 @@ import attrs
 
 from .errors import APIError, OpenproviderError, ResponseError
 
-__all__ = ["redacted", "scrubbed", "scrubbed_text"]
+__all__ = ["HIDDEN_ANSWER", "redacted", "scrubbed", "scrubbed_text"]
+
+#: What a sensitive request's error shows in place of its answer.
+HIDDEN_ANSWER = "<hidden: the answer holds a secret>"
 
 
 def redacted(error: OpenproviderError) -> OpenproviderError:
@@ -25,7 +28,7 @@ def redacted(error: OpenproviderError) -> OpenproviderError:
         return ResponseError(
             error.problem,
             http_status=error.http_status,
-            excerpt="<hidden: the answer holds a secret>",
+            excerpt=HIDDEN_ANSWER,
         )
     if isinstance(error, APIError):
         return error.without_data()

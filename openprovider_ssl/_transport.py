@@ -73,10 +73,6 @@ class Transport:
         self._request_headers = {False: extra, True: {**extra, "Content-Type": "application/json"}}
         self._max_response_bytes = max_response_bytes
 
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._session

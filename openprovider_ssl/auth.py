@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 
+from ._secrets import HIDDEN_ANSWER
 from .errors import ResponseError
 from .models import LoginData
 
@@ -122,7 +123,7 @@ class LoginAuth:
                 "the login answer holds no usable token (empty, or with spaces, line breaks "
                 "or non-ASCII characters)",
                 http_status=200,
-                excerpt="<hidden: the answer holds a secret>",
+                excerpt=HIDDEN_ANSWER,
             )
         self._token = token
         self._expires_at = self._clock() + self._lifetime

@@ -100,43 +100,45 @@ async def after_failure(
 
     Raises ``first`` at once when it is not worth retrying.
     """
-    counts = {"ordinary": 0, "maintenance": 0}
-
-    def count(error: OpenproviderError) -> None:
-        counts["maintenance" if isinstance(error, MaintenanceError) else "ordinary"] += 1
+    ordinary = maintenance = 0
 
     def next_wait(error: BaseException | None) -> float | None:
+        nonlocal ordinary, maintenance
         if not isinstance(error, OpenproviderError) or not error.retryable(idempotent=idempotent):
             return None
-        count(error)
-        if policy._exhausted(error, counts["ordinary"], counts["maintenance"]):
+        if isinstance(error, MaintenanceError):
+            maintenance += 1
+        else:
+            ordinary += 1
+        if policy._exhausted(error, ordinary, maintenance):
             return None
-        wait = policy.wait_for(error, counts["ordinary"] + counts["maintenance"])
+        wait = policy.wait_for(error, ordinary + maintenance)
         if wait is not None and budget is not None and not budget.withdraw(error):
             raise RetryBudgetExhaustedError(error) from error
         return wait
 
-    planned: dict[str, float | None] = {"wait": next_wait(first)}
-    if planned["wait"] is None:
+    planned = next_wait(first)
+    if planned is None:
         raise first
-    _log_retry(operation, first, planned["wait"])
-    await policy.sleep(planned["wait"])
+    _log_retry(operation, first, planned)
+    await policy.sleep(planned)
 
     def should_retry(state: tenacity.RetryCallState) -> bool:
+        nonlocal planned
         assert state.outcome is not None
         if not state.outcome.failed:
             return False
-        planned["wait"] = next_wait(state.outcome.exception())
-        return planned["wait"] is not None
+        planned = next_wait(state.outcome.exception())
+        return planned is not None
 
     def wait(state: tenacity.RetryCallState) -> float:
-        return planned["wait"] or 0.0
+        return planned or 0.0
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         assert state.outcome is not None
         error = state.outcome.exception()
         assert isinstance(error, OpenproviderError)
-        _log_retry(operation, error, planned["wait"] or 0.0)
+        _log_retry(operation, error, planned or 0.0)
 
     retrying = tenacity.AsyncRetrying(
         retry=should_retry,
