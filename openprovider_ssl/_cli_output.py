@@ -21,9 +21,8 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from . import _converter
 from .errors import APIError
-from .models import ApiWarning, Order, OrderResult
+from .models import ApiWarning, Order
 
 _STATUS_STYLE = {"ACT": "green", "REQ": "yellow", "PAI": "cyan", "EXP": "red"}
 
@@ -60,17 +59,6 @@ def show_error(err: Console, error: Exception, as_json: bool, message: str, code
 
 
 # --- orders -------------------------------------------------------------------------------
-
-
-def order_json(order: Order) -> dict[str, Any]:
-    """An order as the API spells it (``orderSslOrder`` field names, dates in UTC)."""
-    data: dict[str, Any] = _converter.unstructure(order)
-    return data
-
-
-def result_json(result: OrderResult) -> dict[str, Any]:
-    data: dict[str, Any] = _converter.unstructure(result)
-    return data
 
 
 def date_text(value: datetime | None) -> str:

@@ -7,6 +7,7 @@ on Ctrl-C, then the report. ``cli`` adds these commands to its groups.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 
@@ -27,8 +28,8 @@ from ._cli_session import (
 from .bulk import DEFAULT_CONCURRENCY, BulkRun, ProgressHook
 from .models import Renewed
 
-concurrency_option = click.option(
-    "--concurrency", type=click.IntRange(1, 1000), default=DEFAULT_CONCURRENCY, show_default=True,
+concurrency_option = functools.partial(
+    click.option, "--concurrency", type=click.IntRange(1, 1000), show_default=True,
     help="Renewals in flight at once.",
 )  # fmt: skip
 
@@ -82,7 +83,7 @@ async def _renew(
     "--within-days", type=click.IntRange(1, 30), default=30, show_default=True,
     help="Renew the active orders that expire within this many days.",
 )  # fmt: skip
-@concurrency_option
+@concurrency_option(default=DEFAULT_CONCURRENCY)
 @click.option("--dry-run", is_flag=True, help="List what would be renewed; renew nothing.")
 @json_option
 @click.pass_obj
@@ -110,7 +111,7 @@ def renew_expiring(
 
 @click.command("renew")
 @click.argument("order_ids", metavar="ID...", nargs=-1, required=True, type=click.IntRange(min=1))
-@concurrency_option
+@concurrency_option(default=DEFAULT_CONCURRENCY)
 @json_option
 @click.pass_obj
 def orders_renew(
@@ -142,10 +143,7 @@ def orders_renew(
     "--maintenance-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
     help="Share of renewals refused for maintenance (then retried).",
 )  # fmt: skip
-@click.option(
-    "--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True,
-    help="Renewals in flight at once.",
-)  # fmt: skip
+@concurrency_option(default=50)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the fake's data.")
 @json_option
 @click.pass_obj

@@ -44,13 +44,13 @@ json_option = click.option(
 class Target:
     """Where commands send their calls, from the group's options."""
 
-    sandbox: bool = False
-    fake: bool = False
-    fake_orders: int = 1000
-    fake_latency: float = 0.02
-    fake_maintenance_rate: float = 0.0
-    fake_seed: int = 7
-    verbose: int = 0
+    sandbox: bool
+    fake: bool
+    fake_orders: int
+    fake_latency: float
+    fake_maintenance_rate: float
+    fake_seed: int
+    verbose: int
 
 
 @attrs.frozen

@@ -27,6 +27,7 @@ from . import __version__
 from . import _cli_output as out
 from ._cli_renew import demo, orders_renew, renew_expiring
 from ._cli_session import EXIT_OK, Session, Target, json_option, run_command
+from ._converter import unstructure
 from .models import DomainValidationMethod, OrderStatus
 
 STATUSES = [s.value for s in OrderStatus]
@@ -100,7 +101,7 @@ def orders_list(
             if limit is not None and len(found) >= limit:
                 break
         if s.json:
-            out.emit_json([out.order_json(o) for o in found])
+            out.emit_json([unstructure(o) for o in found])
         else:
             total = listing.total if listing.total is not None else len(found)
             s.stdout.print(out.orders_table(found, title=f"{len(found):,} of {total:,} orders"))
@@ -119,7 +120,7 @@ def orders_get(target: Target, /, *, order_id: int, as_json: bool) -> None:
     async def job(s: Session) -> int:
         order = await s.client.orders.get(order_id)
         if s.json:
-            out.emit_json(out.order_json(order))
+            out.emit_json(unstructure(order))
         else:
             s.stdout.print(out.order_detail(order))
         return EXIT_OK
@@ -176,7 +177,7 @@ def orders_update(target: Target, /, *, order_id: int, as_json: bool, **fields: 
     async def job(s: Session) -> int:
         result = await s.client.orders.update(order_id, **changes)
         if s.json:
-            out.emit_json(out.result_json(result))
+            out.emit_json(unstructure(result))
         else:
             s.stdout.print(f"Order {result.id} updated: {', '.join(sorted(changes))}.")
             for line in out.warnings_text(result.warnings):

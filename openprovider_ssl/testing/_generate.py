@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from ._catalog import PRODUCTS
 from ._state import Order
@@ -44,9 +45,10 @@ _MIX: Final = (
 _PRODUCT_WEIGHTS: Final = (30, 8, 6, 6, 3, 14, 4, 8, 4, 2, 6, 3, 3)
 _DAY: Final = 86_400
 _YEAR: Final = 365 * _DAY
+T = TypeVar("T")
 
 
-def _expand(pairs: tuple[tuple[str, int], ...] | list[tuple[int, int]]) -> list[object]:
+def _expand(pairs: Iterable[tuple[T, int]]) -> list[T]:
     return [value for value, weight in pairs for _ in range(weight)]
 
 
@@ -61,8 +63,7 @@ def generate_orders(
     rng = random.Random(seed)
     rand = rng.random
     statuses = _expand(_MIX)
-    products = _expand([(p.id, w) for p, w in zip(PRODUCTS, _PRODUCT_WEIGHTS, strict=True)])
-    by_id = {p.id: p for p in PRODUCTS}
+    products = _expand(zip(PRODUCTS, _PRODUCT_WEIGHTS, strict=True))
     domains = [f"{a}-{b}.{t}" for a in _WORDS_A for b in _WORDS_B for t in _TLDS]
     # Epoch arithmetic and one fromtimestamp per date: timedelta objects cost more here.
     base = int(now.timestamp())
@@ -72,7 +73,7 @@ def generate_orders(
     n_products, n_domains, n_subs = len(products), len(domains), len(_SUBS)
     n_statuses, n_handles = len(statuses), len(HANDLES)
     for order_id in range(first_id, first_id + count):
-        product = by_id[products[int(rand() * n_products)]]  # type: ignore[index]
+        product = products[int(rand() * n_products)]
         period = 1 if rand() < 0.7 else 2
         domain = domains[int(rand() * n_domains)]
         sub = "*." if product.wildcard else _SUBS[int(rand() * n_subs)]
@@ -86,7 +87,7 @@ def generate_orders(
             status = "ACT"
             exp = base + 3600 + int(rand() * (29 * _DAY - 3600))
         else:
-            status = str(statuses[int(rand() * n_statuses)])
+            status = statuses[int(rand() * n_statuses)]
             if status == "ACT":
                 exp = base + 31 * _DAY + int(rand() * (period * 365 - 31) * _DAY)
             elif status == "EXP":

@@ -8,7 +8,7 @@ from typing import Any, Final
 from ._catalog import PRODUCTS, PRODUCTS_BY_ID
 from ._csr import build_csr, build_key, decode_csr
 from ._errors import PRODUCT_NOT_FOUND, ApiError, schema_error
-from ._state import OrderStore, base_domain, paging
+from ._state import OrderStore, base_domain, ordering, paging
 
 
 class RawJSON(str):
@@ -32,11 +32,8 @@ def list_products(query: dict[str, Any]) -> dict[str, Any]:
     """ListProducts: prices, software and descriptions only when asked for."""
     limit, offset = paging(query)
     rows = list(PRODUCTS)
-    sorts = [(k[9:], str(v).lower()) for k, v in query.items() if k.startswith("order_by.")]
-    for field, direction in reversed(sorts):
-        if direction not in ("asc", "desc"):
-            raise schema_error(f"query.order_by.{field}: expected 'asc' or 'desc'")
-        rows.sort(key=_PRODUCT_SORT[field], reverse=direction == "desc")
+    for field, desc in reversed(ordering(query)):
+        rows.sort(key=_PRODUCT_SORT[field], reverse=desc)
     results = [
         p.as_api(
             price=bool(query.get("with_price")),

@@ -146,7 +146,6 @@ def update_order(store: OrderStore, order_id: int, body: dict[str, Any]) -> Warn
     draft.apply(order)
     if body.get("start_provision"):
         order.status = "REQ"
-    store.changed()
     return _warnings(body)
 
 
@@ -162,7 +161,6 @@ def renew_order(store: OrderStore, order_id: int, now: datetime) -> None:
         opens = fmt(exp - RENEW_WINDOW)
         raise ApiError(RENEW_NOT_ALLOWED, f"expires on {fmt(exp)}; renew is possible from {opens}")
     order.expiration_date = add_years(exp, order.period)
-    store.changed()
 
 
 def reissue_order(
@@ -175,7 +173,6 @@ def reissue_order(
     draft = _Draft(order.product, order.common_name, order.host_names).read(body)
     draft.apply(order)
     order.reissue_at = now
-    store.changed()
     return _warnings(body)
 
 
@@ -185,7 +182,6 @@ def cancel_order(store: OrderStore, order_id: int) -> None:
     if order.status not in ("PAI", "REQ", "ACT"):
         raise _not_allowed("cancel", order.status)
     order.status = "CAN"
-    store.changed()
 
 
 def update_approver_email(store: OrderStore, order_id: int, body: dict[str, Any]) -> None:
@@ -194,7 +190,6 @@ def update_approver_email(store: OrderStore, order_id: int, body: dict[str, Any]
     if order.status != "REQ":
         raise _not_allowed("updating field 'approver_email'", order.status)
     order.approver_email = _email(body["approver_email"], "approver_email")
-    store.changed()
 
 
 def resend_approver_email(store: OrderStore, order_id: int) -> None:

@@ -81,6 +81,18 @@ def paging(query: dict[str, Any]) -> tuple[int, int]:
     return limit, offset
 
 
+def ordering(query: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The ``order_by.<field>`` parameters of a list query, as (field, descending), in order."""
+    order_by = []
+    for name, value in query.items():
+        if name.startswith("order_by."):
+            direction = str(value).lower()
+            if direction not in ("asc", "desc"):
+                raise schema_error(f"query.{name}: expected 'asc' or 'desc'")
+            order_by.append((name[9:], direction == "desc"))
+    return order_by
+
+
 _MUTATIONS = [0]
 
 
@@ -221,8 +233,8 @@ def _pattern(text: str) -> re.Pattern[str]:
 class OrderStore:
     """All orders by id, plus the filtered-and-sorted list query with a one-entry cache.
 
-    The cache key includes a version bumped on every change, so paging through one filter
-    re-scans only when something changed in between.
+    The cache key includes versions bumped on every change (an order added, any field of any
+    order set), so paging through one filter re-scans only when something changed in between.
     """
 
     def __init__(self, now: Callable[[], datetime], first_id: int = 100_001) -> None:
@@ -245,20 +257,10 @@ class OrderStore:
         self.version += 1
         return order
 
-    def changed(self) -> None:
-        """Tell the list cache that some order changed."""
-        self.version += 1
-
     def query(self, params: dict[str, Any]) -> tuple[int, list[Order]]:
         """ListOrders: (total after filters, the requested page)."""
         limit, offset = paging(params)
-        order_by = []
-        for name, value in params.items():
-            if name.startswith("order_by."):
-                direction = str(value).lower()
-                if direction not in ("asc", "desc"):
-                    raise schema_error(f"query.{name}: expected 'asc' or 'desc'")
-                order_by.append((name[9:], direction == "desc"))
+        order_by = ordering(params)
         statuses = frozenset(params.get("status", ()))
         pattern = params.get("common_name_pattern") or ""
         handle = params.get("contact_handle") or ""

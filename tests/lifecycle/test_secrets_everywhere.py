@@ -75,10 +75,11 @@ class SecretWatch(logging.Handler):
 def watch() -> Iterator[SecretWatch]:
     handler = SecretWatch()
     root = logging.getLogger()
-    saved = root.level, {name: logging.getLogger(name).level for name in ("openprovider_ssl",)}
+    names = ("openprovider_ssl", "aiohttp", "asyncio")
+    saved = root.level, {name: logging.getLogger(name).level for name in names}
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    for name in ("openprovider_ssl", "aiohttp", "asyncio"):
+    for name in names:
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield handler
