@@ -138,7 +138,8 @@ class MaintenancePause:
                 self._interval = min(self._interval * 2, self.probe_interval)
                 return
             if now >= deadline:
-                raise self._timed_out()
+                assert self.error is not None and self.timeout is not None
+                raise timed_out(self.error, self.timeout)
             due = self._next_probe if probe is None else self._probe_since + PROBE_LEASE
             await self._wait(min(due, deadline) - now)
 
@@ -169,10 +170,6 @@ class MaintenancePause:
         event, self._event = self._event, None
         if event is not None:
             event.set()
-
-    def _timed_out(self) -> MaintenanceError:
-        assert self.error is not None and self.timeout is not None
-        return timed_out(self.error, self.timeout)
 
 
 def timed_out(cause: MaintenanceError, timeout: float) -> MaintenanceError:

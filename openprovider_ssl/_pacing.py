@@ -10,15 +10,26 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
-__all__ = ["WINDOW_MARGIN", "AdaptiveRate", "ArrivalLog", "Pacer"]
+__all__ = [
+    "WINDOW",
+    "WINDOW_MARGIN",
+    "AdaptiveRate",
+    "ArrivalLog",
+    "Pacer",
+    "Unanswered",
+    "ceiling_shape",
+]
 
 #: The server counts a request when it arrives, a little after it leaves the limiter: each
 #: request is assumed to arrive up to this long after it left (more if its answer shows it was
 #: slow to get out), so that ``rate + 1`` requests never land in one second as the server counts
 #: them. It costs 0.2% of the throughput.
 WINDOW_MARGIN = 0.002
+#: A ceiling of R paces R requests per this many seconds.
+WINDOW = 1.0 + WINDOW_MARGIN
 #: The most one slow request may push the next window back.
 MAX_EXCESS = 0.1
 #: Above this many requests per second the ceiling is kept by pacing alone, without a log.
@@ -28,6 +39,44 @@ MAX_SHARED_BLOCK = 60.0
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+Sent = TypeVar("Sent", bound=Sequence[Any])
+
+
+def ceiling_shape(ceiling: float | None, burst: int) -> tuple[int, int]:
+    """How a ``ceiling`` (requests per second; None: none) is kept: the most requests a log
+    lets reach the server in one second (0: no log) and the burst it allows."""
+    if ceiling is None:
+        return 0, max(1, burst)
+    cap = max(1, math.floor(ceiling))
+    return (cap if cap <= MAX_LOGGED_RATE else 0), max(1, min(burst, cap))
+
+
+class Unanswered(Generic[Sent]):
+    """Requests that left and are not answered yet, by task (``sent[0]``: when one left), and
+    the usual latency of the answers, which tells how late a slow request reached the server.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.sent: dict[object, Sent] = {}
+        self._most = 2 * limit + 64
+        # The usual latency (a moving average); 0 at first, so the first requests of a run
+        # (new connections) are assumed to have arrived as late as they were answered.
+        self._usual = 0.0
+
+    def left(self, key: object, sent: Sent) -> None:
+        pending = self.sent
+        pending[key] = sent
+        if len(pending) > self._most:
+            # Requests that never answered (cancelled): forget them once they are old.
+            horizon = sent[0] - 2.0
+            self.sent = {k: s for k, s in pending.items() if s[0] > horizon}
+
+    def late(self, latency: float) -> float:
+        """Learn one answer's ``latency``; how long after leaving its request may have reached
+        the server, when longer than ``WINDOW_MARGIN`` (at most ``MAX_EXCESS``), else 0."""
+        excess = latency - self._usual
+        self._usual += excess * 0.05
+        return min(excess, MAX_EXCESS) if excess > WINDOW_MARGIN else 0.0
 
 
 class ArrivalLog:
@@ -43,10 +92,7 @@ class ArrivalLog:
     def __init__(self, limit: int) -> None:
         self._entries: deque[list[float]] = deque(maxlen=limit)
         self._floor = -math.inf
-        self._pending: dict[object, list[float]] = {}
-        # The usual latency (a moving average); 0 at first, so the first requests of a run
-        # (new connections) are assumed to have arrived as late as they were answered.
-        self._usual = 0.0
+        self._unanswered: Unanswered[list[float]] = Unanswered(limit)
 
     def ready_at(self) -> float:
         entries = self._entries
@@ -60,22 +106,15 @@ class ArrivalLog:
             self._floor = max(self._floor, entries[0][1])
         entry = [now, now + WINDOW_MARGIN]
         entries.append(entry)
-        pending = self._pending
-        pending[key] = entry
-        if len(pending) > 2 * len(entries) + 64:
-            # Requests that never answered (cancelled): forget them once they are old.
-            horizon = now - 2.0
-            self._pending = {k: e for k, e in pending.items() if e[0] > horizon}
+        self._unanswered.left(key, entry)
 
     def answered(self, key: object, now: float) -> None:
-        entry = self._pending.pop(key, None)
-        if entry is None:
-            return
-        latency = now - entry[0]
-        excess = latency - self._usual
-        self._usual += excess * 0.05
-        if excess > WINDOW_MARGIN:
-            entry[1] = entry[0] + min(excess, MAX_EXCESS)
+        unanswered = self._unanswered
+        entry = unanswered.sent.pop(key, None)
+        if entry is not None:
+            late = unanswered.late(now - entry[0])
+            if late:
+                entry[1] = entry[0] + late
 
 
 class Pacer:
@@ -88,17 +127,9 @@ class Pacer:
 
     def __init__(self, ceiling: float | None, burst: int, clock: Clock, sleep: Sleep) -> None:
         self.ceiling = ceiling
-        self.window = 1.0 + WINDOW_MARGIN
-        self.log: ArrivalLog | None = None
-        self._ceiling_rate: float | None = None
-        if ceiling is not None:
-            cap = max(1, math.floor(ceiling))
-            if cap <= MAX_LOGGED_RATE:
-                self.log = ArrivalLog(cap)
-            self._ceiling_rate = ceiling / self.window
-            burst = min(burst, cap)
-        self.burst = max(1, burst)
-        self.adaptive_rate: float | None = None
+        cap, self.burst = ceiling_shape(ceiling, burst)
+        self.log = ArrivalLog(cap) if cap else None
+        self._ceiling_rate = None if ceiling is None else ceiling / WINDOW
         self.blocked_until = -math.inf
         self.rate: float | None = self._ceiling_rate
         self._interval = 0.0 if self.rate is None else 1.0 / self.rate
@@ -114,7 +145,6 @@ class Pacer:
 
     def set_adaptive(self, rate: float | None, now: float) -> None:
         """The adaptive rate (None: not throttled); the pace is the lower of it and the ceiling."""
-        self.adaptive_rate = rate
         rates = [r for r in (self._ceiling_rate, rate) if r is not None]
         old = self._interval
         self.rate = min(rates) if rates else None

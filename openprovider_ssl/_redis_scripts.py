@@ -112,6 +112,16 @@ local interval, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ilimit, iwindow = tonumber(ARGV[7]), tonumber(ARGV[8])
 local adaptive = ARGV[9] == '1'
 
+-- How long until the sliding log ``key`` holds fewer than ``limit`` entries within ``span``;
+-- false if it does now.
+local function full_for(key, limit, span)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+  local n = redis.call('ZCARD', key)
+  if n < limit then return false end
+  local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+  return math.ceil(tonumber(oldest[2]) + span - now)
+end
+
 local denied = redis.call('GET', KEYS[1])
 if denied then return {{{DENIED}, 0, denied}} end
 
@@ -146,20 +156,11 @@ if interval > 0 then
   if ready > now then return {{{WAIT}, math.ceil(ready - now), rate}} end
 end
 if cap > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - window)
-  local n = redis.call('ZCARD', KEYS[8])
-  if n >= cap then
-    local oldest = redis.call('ZRANGE', KEYS[8], n - cap, n - cap, 'WITHSCORES')
-    return {{{WAIT}, math.ceil(tonumber(oldest[2]) + window - now), rate}}
-  end
+  local full = full_for(KEYS[8], cap, window)
+  if full then return {{{WAIT}, full, rate}} end
 end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - iwindow)
-local seen = redis.call('ZCARD', KEYS[9])
-if seen >= ilimit then
-  local oldest = redis.call('ZRANGE', KEYS[9], seen - ilimit, seen - ilimit, 'WITHSCORES')
-  return {{{REFUSED}, math.ceil(tonumber(oldest[2]) + iwindow - now), rate}}
-end
+local refused = full_for(KEYS[9], ilimit, iwindow)
+if refused then return {{{REFUSED}, refused, rate}} end
 
 -- Every check passed: count the call everywhere it counts.
 redis.call('ZADD', KEYS[9], now, token)

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from . import _redis_scripts as lua
 from ._limits import LimitsSettings
 from ._maintenance import PROBE_LEASE, timed_out
-from ._pacing import MAX_EXCESS, MAX_LOGGED_RATE, MAX_SHARED_BLOCK, WINDOW_MARGIN
+from ._pacing import (
+    MAX_EXCESS,
+    MAX_SHARED_BLOCK,
+    WINDOW,
+    WINDOW_MARGIN,
+    Unanswered,
+    ceiling_shape,
+)
 from ._protocol import Request
 from .errors import (
     AccessDeniedError,
@@ -62,10 +69,7 @@ class RedisSharedLimiter:
         self._clock = settings.clock
         self._sleep = settings.sleep
         ceiling = settings.rate
-        window = 1.0 + WINDOW_MARGIN
-        cap = 0 if ceiling is None else max(1, math.floor(ceiling))
-        burst = settings.burst if ceiling is None else min(settings.burst, cap)
-        self._cap = cap if cap <= MAX_LOGGED_RATE else 0
+        self._cap, burst = ceiling_shape(ceiling, settings.burst)
         self._ceiling = ceiling
         key = owner.key
         # Encoded once: packing two dozen arguments is much of the client's cost per call.
@@ -86,17 +90,17 @@ class RedisSharedLimiter:
         self._probe_interval_us = round(probe_interval * _US)
         args: list[Any] = [
             self._cap,
-            round(window * _US),
+            round(WINDOW * _US),
             round(WINDOW_MARGIN * _US),
-            0 if ceiling is None else window * _US / ceiling,
-            max(1, burst),
+            0 if ceiling is None else WINDOW * _US / ceiling,
+            burst,
             settings.identical_limit,
             round(settings.identical_window * _US),
             int(settings.adaptive),
             self._probe_interval_us,
             self._pause_ttl_ms,
             round(PROBE_LEASE * 1000),
-            math.ceil((window + MAX_EXCESS + 1.0) * 1000),
+            math.ceil((WINDOW + MAX_EXCESS + 1.0) * 1000),
         ]
         self._args = [str(arg).encode() for arg in args]
         self.paused = False
@@ -106,11 +110,10 @@ class RedisSharedLimiter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
-        # task -> (token, Redis time it was counted at in µs, local time it left)
-        self._sent: dict[object, tuple[str, int, float]] = {}
+        # task -> (local time it left, token, Redis time it was counted at in µs)
+        self._unanswered: Unanswered[tuple[float, str, int]] = Unanswered(self._cap)
         # task -> (token, the pause it probes)
         self._probes: dict[object, tuple[str, str]] = {}
-        self._usual = 0.0
         self._local_until = -math.inf
         self._away = False
 
@@ -159,7 +162,7 @@ class RedisSharedLimiter:
                 if task is not None:
                     task.add_done_callback(self._probe_ended)
             if self._cap:
-                self._remember_sent(task, token, int(reply[1]))
+                self._unanswered.left(task, (self._clock(), token, int(reply[1])))
             self._back()
             return None
         wait = int(reply[1]) / _US
@@ -219,21 +222,13 @@ class RedisSharedLimiter:
         else:
             self.rate = min(ceiling, rate)
 
-    def _remember_sent(self, task: object, token: str, counted: int) -> None:
-        sent = self._sent
-        now = self._clock()
-        sent[task] = (token, counted, now)
-        if len(sent) > 2 * self._cap + 64:
-            # Requests that never answered (cancelled): forget them once they are old.
-            self._sent = {k: v for k, v in sent.items() if v[2] > now - 2.0}
-
     # -- record ----------------------------------------------------------------------------
 
     def record(self, request: Request, error: OpenproviderError | None, maintenance: bool) -> bool:
         if self._local_until > self._clock():
             return False
         task = asyncio.current_task()
-        sent = self._sent.pop(task, None)
+        sent = self._unanswered.sent.pop(task, None)
         if sent is not None:
             self._answered(*sent)
         probe = self._probes.pop(task, None)
@@ -253,13 +248,11 @@ class RedisSharedLimiter:
             self._spawn(self._throttled(error))
         return True
 
-    def _answered(self, token: str, counted: int, left: float) -> None:
-        latency = self._clock() - left
-        excess = latency - self._usual
-        self._usual += excess * 0.05
-        if excess > WINDOW_MARGIN:
+    def _answered(self, left: float, token: str, counted: int) -> None:
+        late = self._unanswered.late(self._clock() - left)
+        if late:
             # Slow to get out: it may have reached the server late, so its window ends later.
-            score = counted + round(min(excess, MAX_EXCESS) * _US)
+            score = counted + round(late * _US)
             self._spawn(self._run_quietly(lua.ANSWERED, [self._keys[7]], [token, score]))
 
     async def _deny(self, stored: str) -> None:
@@ -373,7 +366,7 @@ class RedisSharedLimiter:
             self._loop = loop
             self._lock = asyncio.Lock()
             self._pending = set()
-            self._sent = {}
+            self._unanswered.sent = {}
             self._probes = {}
 
 

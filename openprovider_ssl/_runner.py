@@ -107,7 +107,6 @@ class RunState(Generic[Item, R]):
         self.failed = 0
         self.stopping = False
         self.exhausted = False
-        self.started = False
         self.error: Exception | None = None
         self.workers: list[asyncio.Task[None]] = []
         self.working: dict[int, tuple[int, SendMark]] = {}
@@ -238,7 +237,6 @@ class RunState(Generic[Item, R]):
 
 
 async def _outcomes(state: RunState[Item, R]) -> AsyncGenerator[Outcome[R], None]:
-    state.started = True
     state.workers = [
         asyncio.create_task(state.work(i), name=f"openprovider-ssl bulk worker {i}")
         for i in range(state.concurrency)

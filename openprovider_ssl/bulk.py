@@ -16,6 +16,7 @@ call still passes the client's limits (rate, identical-call budget, maintenance 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from array import array
@@ -99,27 +100,29 @@ def renew_many(
 ) -> BulkRun[Renewed]:
     """Renew every order of ``items`` (order ids, or ``Order`` objects: their expiration date
     then lets an ambiguous renew be confirmed by reading the order back)."""
-
-    async def renew(item: int | _Expiring) -> Renewed:
-        if isinstance(item, int) or not hasattr(item, "id"):
-            # Not an order: the id check says what is wrong with it.
-            return await orders.renew(item, enable_dns_automation=enable_dns_automation)  # type: ignore[arg-type]
-        return await orders.renew(
-            item.id,
-            enable_dns_automation=enable_dns_automation,
-            known_expiration=item.expiration_date,
-        )
-
     state: RunState[int | _Expiring, Renewed] = RunState(
         cast("Iterable[int | _Expiring] | AsyncIterable[int | _Expiring]", items),
         describe=_describe_renew,
-        operate=renew,
+        operate=functools.partial(_renew, orders, enable_dns_automation),
         concurrency=_concurrency(concurrency),
         progress=progress,
         total=_total(items, total),
         dry_run=False,
     )
     return BulkRun(state)
+
+
+async def _renew(
+    orders: Orders, enable_dns_automation: bool | None, item: int | _Expiring
+) -> Renewed:
+    if isinstance(item, int) or not hasattr(item, "id"):
+        # Not an order: the id check says what is wrong with it.
+        return await orders.renew(item, enable_dns_automation=enable_dns_automation)  # type: ignore[arg-type]
+    return await orders.renew(
+        item.id,
+        enable_dns_automation=enable_dns_automation,
+        known_expiration=item.expiration_date,
+    )
 
 
 def update_many(
@@ -225,17 +228,10 @@ def renew_expiring(
         for order_id, micros in zip(ids, expirations, strict=True):
             yield _Due(order_id, _EPOCH + timedelta(microseconds=micros))
 
-    async def renew(item: _Due) -> Renewed:
-        return await orders.renew(
-            item.id,
-            enable_dns_automation=enable_dns_automation,
-            known_expiration=item.expiration_date,
-        )
-
     state: RunState[_Due, Renewed] = RunState(
         due(),
         describe=_describe_renew,
-        operate=renew,
+        operate=functools.partial(_renew, orders, enable_dns_automation),
         concurrency=_concurrency(concurrency),
         progress=progress,
         total=None,
