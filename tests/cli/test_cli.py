@@ -7,22 +7,20 @@ through the same environment variables a real account uses.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _support import ThreadedFake
 from click.testing import CliRunner, Result
 
 from openprovider_ssl.cli import cli
-from openprovider_ssl.testing import FakeOpenprovider
 
 ENV_NAMES = ("OPENPROVIDER_TOKEN", "OPENPROVIDER_USERNAME", "OPENPROVIDER_PASSWORD")
 
@@ -42,34 +40,6 @@ def run_json(*args: str, code: int = 0, env: dict[str, str] | None = None) -> An
     result = run(*args, "--json", env=env)
     assert result.exit_code == code, result.output
     return json.loads(result.stdout)
-
-
-class ThreadedFake:
-    """A FakeOpenprovider serving from its own event loop in a background thread."""
-
-    def __init__(self, **options: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fake: FakeOpenprovider = self.call(self._start(options))
-
-    async def _start(self, options: dict[str, Any]) -> FakeOpenprovider:
-        return await FakeOpenprovider(**options).start()
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def env(self, token: str | None = None) -> dict[str, str]:
-        return {
-            "OPENPROVIDER_TOKEN": token or self.fake.token,
-            "OPENPROVIDER_BASE_URL": self.fake.url,
-        }
-
-    def close(self) -> None:
-        self.call(self.fake.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
 
 
 @pytest.fixture

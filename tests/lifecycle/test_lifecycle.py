@@ -15,40 +15,18 @@ import asyncio
 import gc
 import logging
 import random
-import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from _support import ThreadedFake
 
 import openprovider_ssl as op
 from openprovider_ssl._limits import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 SEED = 20_261_122
-
-
-class ThreadedFake:
-    """A ``FakeOpenprovider`` serving from its own thread and event loop."""
-
-    def __init__(self, **options: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self.fake: FakeOpenprovider = self.run(self._start(options))
-
-    async def _start(self, options: dict[str, Any]) -> FakeOpenprovider:
-        return await FakeOpenprovider(**options).start()
-
-    def run(self, coroutine: Awaitable[Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.run(self.fake.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
 
 @pytest.fixture

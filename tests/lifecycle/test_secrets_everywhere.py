@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import shutil
 import ssl
 import subprocess
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from _support import SecretWatch, watching
 from aiohttp import web
 
 import openprovider_ssl as op
@@ -36,58 +35,10 @@ PASSWORD = "pw-7f3e9c1d-SECRET"
 USERNAME = "reseller-jane"
 
 
-class SecretWatch(logging.Handler):
-    """Collects everything a user could see: log records and errors, rendered in full."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-        self.texts: list[str] = []
-        self.records = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records += 1
-        self.texts.append(self.format(record))  # with exc_info and stack_info, if any
-        self.texts.append(repr(record.args))
-
-    def error(self, error: BaseException) -> None:
-        self.texts.append(str(error))
-        self.texts.append(repr(error))
-        self.texts.append("".join(traceback.format_exception(error)))
-        self.texts.extend(str(arg) for arg in error.args)
-        self.texts.extend(getattr(error, "__notes__", ()))
-
-    def thing(self, value: object) -> None:
-        self.texts.append(repr(value))
-        self.texts.append(str(value))
-
-    def leaks(self, secrets: list[str]) -> list[str]:
-        return [
-            f"{secret!r} in {text[:300]!r}"
-            for secret in secrets
-            if secret
-            for text in self.texts
-            if secret in text
-        ]
-
-
 @pytest.fixture
 def watch() -> Iterator[SecretWatch]:
-    handler = SecretWatch()
-    root = logging.getLogger()
-    names = ("openprovider_ssl", "aiohttp", "asyncio")
-    saved = root.level, {name: logging.getLogger(name).level for name in names}
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    for name in names:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    try:
+    with watching() as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(saved[0])
-        for name, level in saved[1].items():
-            logging.getLogger(name).setLevel(level)
 
 
 async def no_wait(seconds: float) -> None:
