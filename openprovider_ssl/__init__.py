@@ -15,6 +15,7 @@ from ._budgets import RetryQuota
 from ._limits import Limits
 from ._paging import Listing
 from ._redis_limits import RedisLimits
+from ._renewal import PendingRenewal, ReconcileReport
 from .bulk import BulkRun, Outcome, Progress
 from .client import PRODUCTION_URL, SANDBOX_URL, Client, ClientStats
 from .errors import (
@@ -28,11 +29,19 @@ from .errors import (
     OpenproviderError,
     OutcomeUnknownError,
     RateLimitError,
+    RenewalPendingError,
     ResponseError,
     RetryBudgetExhaustedError,
     ServerError,
     TransportError,
     ValidationError,
+)
+from .journal import (
+    ClaimRecord,
+    JournalEntry,
+    MemoryJournal,
+    RenewalJournal,
+    SqliteJournal,
 )
 from .models import (
     RENEW_WINDOW,
@@ -78,6 +87,7 @@ from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from . import testing
+    from .journal import PostgresJournal
 
 __version__ = "0.1.0"
 
@@ -95,6 +105,7 @@ __all__ = [
     "AuthenticationError",
     "BulkRun",
     "Cancelled",
+    "ClaimRecord",
     "Client",
     "ClientStats",
     "CreateCsrRequest",
@@ -107,12 +118,14 @@ __all__ = [
     "DomainValidationMethod",
     "DomainValidationStatuses",
     "IdenticalCallLimitError",
+    "JournalEntry",
     "LimiterUnavailableError",
     "Limits",
     "Listing",
     "LoginData",
     "LoginLimitError",
     "MaintenanceError",
+    "MemoryJournal",
     "OpenproviderError",
     "Order",
     "OrderAdditionalData",
@@ -123,6 +136,8 @@ __all__ = [
     "OtpToken",
     "Outcome",
     "OutcomeUnknownError",
+    "PendingRenewal",
+    "PostgresJournal",
     "Product",
     "ProductLevelPrices",
     "ProductPage",
@@ -132,16 +147,20 @@ __all__ = [
     "ProductWarranty",
     "Progress",
     "RateLimitError",
+    "ReconcileReport",
     "RedisLimits",
     "ReissueOrderRequest",
     "Reissued",
     "RenewOrderRequest",
+    "RenewalJournal",
+    "RenewalPendingError",
     "Renewed",
     "ResponseError",
     "RetryBudgetExhaustedError",
     "RetryPolicy",
     "RetryQuota",
     "ServerError",
+    "SqliteJournal",
     "SupportedSoftware",
     "TransportError",
     "UpdateOrderRequest",
@@ -155,4 +174,7 @@ def __getattr__(name: str) -> Any:
     # The fake server pulls in aiohttp.web; load it only when someone asks for it.
     if name == "testing":
         return importlib.import_module(".testing", __name__)
+    if name == "PostgresJournal":
+        # psycopg is an optional extra ([postgres]): imported only when asked for.
+        return importlib.import_module(".journal._postgres", __name__).PostgresJournal
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

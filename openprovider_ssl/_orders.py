@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _converter, _paging, bulk
+from . import _converter, _paging, _renewal, bulk
 from . import _validation as check
 from ._paging import Listing, OrderBy, Params
 from ._protocol import Request, build_request
-from .errors import OpenproviderError, OutcomeUnknownError, ValidationError
+from ._renewal import ReconcileReport
+from .errors import ValidationError
 from .models import (
     ApproverEmailResent,
     ApproverEmailUpdated,
@@ -332,12 +333,14 @@ class Orders:
     ) -> Renewed:
         """Renew an active order that expires within 30 days. Renewals are charged.
 
-        A renew is sent again only when an answer proves it was not applied. After a failure
-        that leaves it unknown (a timeout or dropped connection after sending, a 5xx, a garbage
-        answer), the order is read back: if ``known_expiration`` (the expiration date you saw
-        before renewing) has moved, the renewal is confirmed; if the order is still renewable
-        and its expiration unchanged, the renew is sent again; otherwise
-        ``OutcomeUnknownError`` names the order, with the order as read back.
+        The renew is claimed in the client's journal before it is sent (``RenewalPendingError``,
+        with nothing sent, while an earlier renew of the order is pending or renewed it for
+        this period), and sent again only after an answer that proves it was not applied.
+        After a failure that leaves it unknown (a timeout or dropped connection after sending,
+        a 5xx, a garbage answer) it is never sent again: if ``known_expiration`` (the
+        expiration date you saw before renewing) has moved when the order is read back, the
+        renewal is confirmed; otherwise ``OutcomeUnknownError`` names the order, which stays
+        pending in the journal until ``reconcile()`` confirms it or an operator releases it.
         """
         oid = check.order_id(order_id)
         if known_expiration is not None and (
@@ -352,53 +355,19 @@ class Orders:
             dns = check.boolean("enable_dns_automation", enable_dns_automation)
             body = b'{"enable_dns_automation":%s,"id":%d}' % (b"true" if dns else b"false", oid)
         request = Request("RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body, (), False)
-        try:
-            return await self._client._execute(request, Renewed)
-        except OpenproviderError as error:
-            return await self._renew_after_failure(request, oid, known_expiration, error)
+        return await _renewal.renew(self._client, request, oid, known_expiration)
 
-    async def _renew_after_failure(
-        self,
-        request: Request,
-        order_id: int,
-        known_expiration: datetime | None,
-        error: OpenproviderError,
-    ) -> Renewed:
-        """Read the order back after a failed renew: confirm it, send it again, or give up."""
-        rounds = self._client.retry_policy.attempts
-        for round_ in range(1, rounds + 1):
-            if round_ > 1:
-                try:
-                    return await self._client._execute(request, Renewed)
-                except OpenproviderError as again:
-                    error = again
-            if not error.may_have_been_applied or isinstance(error, OutcomeUnknownError):
-                raise error
-            order = await self._read_back(order_id, error)
-            expiration = order.expiration_date
-            if known_expiration is not None and expiration and expiration > known_expiration:
-                logger.info("renew of order %d confirmed by reading it back", order_id)
-                return Renewed(id=order_id)
-            unchanged = known_expiration is None or expiration == known_expiration
-            if not (unchanged and order.can_renew()) or round_ == rounds:
-                raise OutcomeUnknownError("renew", order_id, error, order=order) from error
-            logger.info("renew of order %d was not applied (%s); sending it again", order_id, error)
-        raise AssertionError("unreachable")
+    async def reconcile(self, *, concurrency: int = 10) -> ReconcileReport:
+        """Read back every renew the journal holds as pending; never sends a renew.
 
-    async def _read_back(self, order_id: int, cause: OpenproviderError) -> Order:
-        """The order as it is now, after giving an in-flight request time to land."""
-        delay = self._client.retry_policy.readback_delay
-        logger.debug(
-            "renew of order %d may have been applied (%s); reading it back in %.2f s",
-            order_id,
-            cause,
-            delay,
+        A renewal whose order's expiration moved past the one seen before it was sent is
+        confirmed (renewed in the journal); the rest stay pending, reported with their age and
+        what to do (``journal.release(order_id, reason=...)`` once you know it was not
+        charged).
+        """
+        return await _renewal.reconcile(
+            self._client, concurrency=check.int_range("concurrency", concurrency, 1, 1000)
         )
-        await self._client.retry_policy.sleep(delay)
-        try:
-            return await self.get(order_id)
-        except OpenproviderError as error:
-            raise OutcomeUnknownError("renew", order_id, cause) from error
 
     # -- bulk: thin entry points to openprovider_ssl.bulk ------------------------------------
 

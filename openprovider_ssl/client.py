@@ -29,6 +29,7 @@ from .errors import (
     OpenproviderError,
     ValidationError,
 )
+from .journal import MemoryJournal, RenewalJournal
 from .models import LoginData
 from .retry import RetryPolicy
 
@@ -64,6 +65,11 @@ class Client:
     when needed, caches the token and logs in again when it is refused). One pooled aiohttp
     session is opened lazily inside the running loop and released by ``aclose()`` or
     ``async with``; a caller-owned ``session`` is used as it is and never closed.
+
+    Every renew is claimed in ``journal`` before it is sent (see ``openprovider_ssl.journal``):
+    give a ``SqliteJournal`` or ``PostgresJournal`` so that no renew is sent twice across
+    restarts, runs and hosts; without one, a ``MemoryJournal`` keeps the same rules for this
+    client's lifetime. The client never closes a journal it was given.
     """
 
     def __init__(
@@ -80,6 +86,7 @@ class Client:
         limits: Limits | None = None,
         allow_insecure_http: bool = False,
         login_ip: str = "0.0.0.0",
+        journal: RenewalJournal | None = None,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValidationError("credentials", "give a token or username/password, not both")
@@ -125,6 +132,11 @@ class Client:
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         if not isinstance(limits, Limits | None):
             raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+        if not isinstance(journal, RenewalJournal | None):
+            raise TypeError(
+                f"journal must be a RenewalJournal (SqliteJournal, PostgresJournal, "
+                f"MemoryJournal), got {type(journal).__name__}"
+            )
         if not isinstance(session, aiohttp.ClientSession | None):
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
@@ -143,6 +155,7 @@ class Client:
             user_agent=USER_AGENT,
             token=self._auth.fixed,
         )
+        self.journal: RenewalJournal = journal if journal is not None else MemoryJournal()
         self.stats = ClientStats()
         self.orders = Orders(self)
         self.products = Products(self)

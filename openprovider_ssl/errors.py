@@ -9,6 +9,7 @@ resent; messages say what happened and what to do, and never contain a token or 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Self
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "OpenproviderError",
     "OutcomeUnknownError",
     "RateLimitError",
+    "RenewalPendingError",
     "ResponseError",
     "RetryBudgetExhaustedError",
     "ServerError",
@@ -225,7 +227,9 @@ class ResponseError(OpenproviderError):
 class OutcomeUnknownError(OpenproviderError):
     """A charged operation may or may not have been applied; it was not sent again.
 
-    ``order`` is the order as read back after the failure, when that read succeeded.
+    ``order`` is the order as read back after the failure, when that read succeeded. A renew
+    stays pending in the client's renewal journal until ``client.orders.reconcile()`` confirms
+    it or an operator releases it.
     """
 
     may_have_been_applied = True
@@ -241,6 +245,41 @@ class OutcomeUnknownError(OpenproviderError):
             f"{operation} of order {order_id} may or may not have been applied ({cause}); "
             f"it was not sent again: check the order (orders.get({order_id})) before retrying"
         )
+
+
+class RenewalPendingError(OpenproviderError):
+    """A renew was refused before sending: the journal holds an earlier renew of the order.
+
+    ``state`` is ``"pending"`` (an earlier renew was sent and its outcome is unknown: it may have
+    been charged) or ``"renewed"`` (the order was already renewed for its current period).
+    ``claimed_at`` is when that renew was claimed, ``origin`` where from (host, process, run).
+    Nothing was sent.
+    """
+
+    def __init__(self, order_id: int, *, state: str, claimed_at: datetime, origin: str) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.claimed_at = claimed_at
+        self.origin = origin
+        when = claimed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        if state == "renewed":
+            what = (
+                f"it was already renewed for its current period (renew sent at {when} from "
+                f"{origin})"
+            )
+            advice = "a second renew would be charged again"
+        else:
+            what = (
+                f"a renew sent at {when} from {origin} is pending: its outcome is unknown and it "
+                "may have been charged"
+            )
+            advice = (
+                "reconcile the journal (client.orders.reconcile(), or `openprovider-ssl journal "
+                "reconcile`); if the order was not charged, release it (journal.release"
+                f"({order_id}, reason=...), or `openprovider-ssl journal release {order_id} "
+                "--reason ...`)"
+            )
+        super().__init__(f"renew of order {order_id} not sent: {what}; {advice}")
 
 
 def _short(value: Any, limit: int = 200) -> str:

@@ -1,0 +1,304 @@
+"""``SqliteJournal``: the renewal journal in an embedded SQLite file (stdlib ``sqlite3``).
+
+One connection, used from one worker thread; every batch is one ``BEGIN IMMEDIATE``
+transaction (the file's write lock, so processes sharing the file take turns), committed with
+``synchronous=FULL`` in WAL mode: a claim is on disk before its renew is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._base import StoredJournal
+from ._records import ClaimRecord, JournalEntry, Op, Origin, Result, State, order_of, plan
+
+__all__ = ["SqliteJournal"]
+
+T = TypeVar("T")
+SCHEMA_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS renewal_claims (
+    order_id INTEGER PRIMARY KEY,
+    claim_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    expiration INTEGER,
+    claimed_at INTEGER NOT NULL,
+    settled_at INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    run TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS renewal_claims_state ON renewal_claims (state);
+CREATE TABLE IF NOT EXISTS renewal_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    order_id INTEGER NOT NULL,
+    claim_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    expiration INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    run TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS renewal_events_order ON renewal_events (order_id);
+CREATE INDEX IF NOT EXISTS renewal_events_at ON renewal_events (at);
+"""
+_CLAIM_COLUMNS = (
+    "order_id, claim_id, state, expiration, claimed_at, settled_at, error, host, pid, run"
+)
+_EVENT_COLUMNS = "seq, at, order_id, claim_id, event, expiration, error, reason, host, pid, run"
+
+
+def micros(when: datetime | None) -> int | None:
+    """An aware datetime as whole microseconds since the epoch: stored exactly, compared
+    exactly (a float would round)."""
+    if when is None:
+        return None
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def _record(row: tuple[Any, ...]) -> ClaimRecord:
+    order_id, claim_id, state, expiration, claimed_at, settled_at, error, host, pid, run = row
+    return ClaimRecord(
+        order_id,
+        claim_id,
+        state,
+        from_micros(expiration),
+        _EPOCH + timedelta(microseconds=claimed_at),
+        Origin(host, pid, run),
+        from_micros(settled_at),
+        error,
+    )
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    seq, at, order_id, claim_id, event, expiration, error, reason, host, pid, run = row
+    return JournalEntry(
+        seq,
+        _EPOCH + timedelta(microseconds=at),
+        order_id,
+        claim_id,
+        event,
+        from_micros(expiration),
+        error,
+        reason,
+        host,
+        pid,
+        run,
+    )
+
+
+class SqliteJournal(StoredJournal):
+    """The renewal journal in the SQLite file at ``path`` (created with its schema on first
+    use), for the processes of one host; use ``PostgresJournal`` across hosts.
+
+    ``busy_timeout`` is how long a commit waits for another process holding the file's write
+    lock. Use it as ``async with SqliteJournal(path) as journal:``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._busy_timeout = busy_timeout
+        self._db: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"<SqliteJournal {self.location}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="openprovider-ssl journal")
+        try:
+            self._db = await self._run(self._connect)
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            self._thread = None
+            raise
+
+    async def close(self) -> None:
+        if self._db is None:
+            return
+        await super().close()
+        db, self._db = self._db, None
+        await self._run(db.close)
+        assert self._thread is not None
+        self._thread.shutdown(wait=True)
+        self._thread = None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            found = db.execute("SELECT value FROM journal_meta WHERE key = 'schema'").fetchone()
+            if found is None:
+                db.execute(
+                    "INSERT INTO journal_meta (key, value) VALUES ('schema', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        if found is not None and int(found[0]) > SCHEMA_VERSION:
+            db.close()
+            raise RuntimeError(
+                f"the journal {self.path} has schema version {found[0]}, newer than this "
+                f"openprovider-ssl knows ({SCHEMA_VERSION}): upgrade openprovider-ssl"
+            )
+        return db
+
+    async def _run(self, work: Any, *args: Any) -> Any:
+        if self._thread is None:
+            raise RuntimeError(
+                "the journal is not open: use `async with SqliteJournal(...)` or await open()"
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the journal is closed")
+        return self._db
+
+    async def _commit(self, ops: list[Op]) -> list[Result]:
+        results: list[Result] = await self._run(self._commit_now, ops)
+        return results
+
+    def _commit_now(self, ops: list[Op]) -> list[Result]:
+        db = self._connection()
+        ids = sorted({order_of(op) for op in ops})
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = {
+                r.order_id: r
+                for r in map(
+                    _record,
+                    db.execute(
+                        f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims "
+                        f"WHERE order_id IN ({','.join('?' * len(ids))})",
+                        ids,
+                    ),
+                )
+            }
+            done = plan(ops, current, now=self.clock(), hold=self.renewed_hold, origin=self.origin)
+            db.executemany(
+                f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.order_id,
+                        r.claim_id,
+                        r.state,
+                        micros(r.expiration),
+                        micros(r.claimed_at),
+                        micros(r.settled_at),
+                        r.error,
+                        r.origin.host,
+                        r.origin.pid,
+                        r.origin.run,
+                    )
+                    for r in done.records.values()
+                ],
+            )
+            db.executemany(
+                "INSERT INTO renewal_events (at, order_id, claim_id, event, expiration, error, "
+                "reason, host, pid, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        micros(e.at),
+                        e.order_id,
+                        e.claim_id,
+                        e.event,
+                        micros(e.expiration),
+                        e.error,
+                        e.reason,
+                        e.origin.host,
+                        e.origin.pid,
+                        e.origin.run,
+                    )
+                    for e in done.events
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return done.results
+
+    async def records(
+        self, *, state: State | None = None, order_ids: Iterable[int] | None = None
+    ) -> list[ClaimRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        if order_ids is not None:
+            ids = list(order_ids)
+            where.append(f"order_id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        await self._ensure_open()
+        sql = f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._run(self._select, sql + " ORDER BY order_id", args)
+        return [_record(row) for row in rows]
+
+    async def entries(
+        self,
+        *,
+        order_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[JournalEntry]:
+        where: list[str] = []
+        args: list[Any] = []
+        if order_id is not None:
+            where.append("order_id = ?")
+            args.append(order_id)
+        if since is not None:
+            where.append("at >= ?")
+            args.append(micros(since))
+        if until is not None:
+            where.append("at < ?")
+            args.append(micros(until))
+        await self._ensure_open()
+        sql = f"SELECT {_EVENT_COLUMNS} FROM renewal_events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._run(self._select, sql + " ORDER BY seq", args)
+        return [_entry(row) for row in rows]
+
+    def _select(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, args).fetchall()
