@@ -330,23 +330,23 @@ async def test_validation_errors_are_not_retried(
 async def test_the_identical_call_budget_refuses_the_call_before_sending(
     make_client: Callable[..., op.Client], api: Api, vtime: VirtualTime
 ) -> None:
-    api.ok("POST", "/ssl/orders/7/renew", {"id": 7}, repeat=True)
-    api.ok("POST", "/ssl/orders/8/renew", {"id": 8}, repeat=True)
+    api.ok("GET", "/ssl/orders/7", api.order(7), repeat=True)
+    api.ok("GET", "/ssl/orders/8", api.order(8), repeat=True)
     limits = Limits(identical_limit=2, identical_window=100.0, clock=vtime.clock)
     async with make_client(limits=limits) as client:
-        await client.orders.renew(7)
-        await client.orders.renew(7)
+        await client.orders.get(7)
+        await client.orders.get(7)
         with pytest.raises(op.IdenticalCallLimitError) as caught:
-            await client.orders.renew(7)
+            await client.orders.get(7)
         assert "refused before sending" in str(caught.value)
         assert caught.value.limit == 2 and caught.value.window == 100.0
         assert 0 < caught.value.retry_after <= 104.0
         assert len(api.calls) == 2
-        await client.orders.renew(8)  # another call is not identical
+        await client.orders.get(8)  # another call is not identical
         assert len(api.calls) == 3
         vtime.now += 105.0
-        await client.orders.renew(7)  # the window has passed
-    assert api.sent().count("POST /ssl/orders/7/renew") == 3
+        await client.orders.get(7)  # the window has passed
+    assert api.sent().count("GET /ssl/orders/7") == 3
 
 
 async def test_the_sandbox_budget_is_50_identical_calls(api: Api) -> None:

@@ -263,18 +263,22 @@ async def test_a_connection_dropped_after_sending_may_have_been_applied(
     assert caught.value.sent is True
 
 
-async def test_a_renew_dropped_after_sending_is_read_back_before_anything_else(
+async def test_a_renew_dropped_after_sending_is_read_back_and_never_resent(
     real: Server, make_client: Callable[..., op.Client]
 ) -> None:
     renew = f"/ssl/orders/{ORDER}/renew"
+    unchanged = order()
     real.answer("POST", renew, ("drop",), ("json", 200, ok({"id": ORDER})))
-    real.answer("GET", f"/ssl/orders/{ORDER}", ("json", 200, ok(order())))
+    real.answer("GET", f"/ssl/orders/{ORDER}", ("json", 200, ok(unchanged)))
+    before = datetime.fromisoformat(unchanged["expiration_date"].replace(" ", "T")).replace(
+        tzinfo=UTC
+    )
     async with make_client(base_url=real.url) as client:
-        assert await client.orders.renew(ORDER) == op.Renewed(id=ORDER)
+        with pytest.raises(op.OutcomeUnknownError):
+            await client.orders.renew(ORDER, known_expiration=before)
     assert [(m, p) for m, p, _ in real.seen] == [
         ("POST", renew),
         ("GET", f"/ssl/orders/{ORDER}"),
-        ("POST", renew),
     ]
 
 
