@@ -96,33 +96,41 @@ def page_size(value: object) -> int:
 class Listing(Generic[T]):
     """Every item of a paged list, fetched page by page as you iterate (``async for``).
 
-    Iteration ends after a short or empty page, or once the offset reaches the ``total`` of
-    the first page (or a smaller total seen later): items added while you iterate may be
-    missed, and there are never more requests than the first total calls for. Offset paging
-    shifts when items leave the list while you iterate (an order renewed out of
-    ``show_expiring``): items that shift into an earlier page are missed, and an item seen
-    twice is yielded once. After an error the same page is fetched again on the next step.
+    Offset paging shifts when items leave the list while you iterate (an order renewed,
+    expired or cancelled meanwhile): every page after the first starts a tenth of a page
+    early, on items already seen, and when its first item was not seen, more items moved back
+    than that and the listing reads the page before again. So an item that stays in the list
+    is never missed, and an item seen twice is yielded once. Iteration ends after a short
+    page, or once the offset reaches the smallest ``total`` seen; a list that keeps shifting
+    is read at most ``2 * (pages of the first total) + 10`` times, and ``complete`` is then
+    False. After an error the same page is fetched again on the next step.
 
     ``total`` is the latest page's total (None before the first page), ``pages`` the number
-    of pages fetched so far.
+    of pages fetched so far, ``shifts`` how often the list was seen shifting.
     """
 
     def __init__(self, fetch: Fetch[T], page_size: int, *, what: str) -> None:
         self._fetch = fetch
         self._limit = page_size
         self._what = what
-        self._offset = 0
+        # Each page starts this many items early, on items already seen: one fewer may leave
+        # the list between two pages without a page being read again.
+        self._overlap = page_size // 10 if page_size >= 10 else int(page_size > 1)
+        self._start = 0
         self._bound: int | None = None
+        self._budget: int | None = None
         self._buffer: deque[T] = deque()
         self._seen: set[int] = set()
         self._done = False
         self._busy = False
         self.total: int | None = None
         self.pages = 0
+        self.shifts = 0
+        self.complete = True
 
     def __repr__(self) -> str:
         return (
-            f"<Listing of {self._what}: {self.pages} pages, offset {self._offset}, "
+            f"<Listing of {self._what}: {self.pages} pages, offset {self._start}, "
             f"total {self.total}>"
         )
 
@@ -151,9 +159,10 @@ class Listing(Generic[T]):
     async def _next_page(self) -> None:
         if self._busy:
             raise RuntimeError(f"this listing of {self._what} is already being iterated")
+        start = self._start
         self._busy = True
         try:
-            page = await self._fetch(self._limit, self._offset)
+            page = await self._fetch(self._limit, start)
         finally:
             self._busy = False
         results = page.results
@@ -167,10 +176,29 @@ class Listing(Generic[T]):
             )
         self.total = page.total
         self._bound = page.total if self._bound is None else min(self._bound, page.total)
-        self._offset += len(results)
+        if self._budget is None:
+            self._budget = 2 * (-(-page.total // self._limit)) + 10
         self._buffer.extend(results)
-        if len(results) < self._limit or self._offset >= self._bound:
+        overlap = self._overlap
+        if start and overlap and not (results and results[0].id in self._seen):
+            # More items left the list behind this page than the overlap absorbs: the unseen
+            # ones moved back into pages already read. Read the page before this one.
+            self.shifts += 1
+            self._start = max(0, start - self._limit + overlap)
+        else:
+            end = start + len(results)
+            self._start = max(0, end - overlap)
+            if len(results) < self._limit or end >= self._bound:
+                self._done = True
+        if not self._done and self.pages >= self._budget:
             self._done = True
+            self.complete = False
+            logger.warning(
+                "%s: the list kept shifting while paging; stopped after %d pages, some items "
+                "may have been missed",
+                self._what,
+                self.pages,
+            )
 
 
 def order_query(

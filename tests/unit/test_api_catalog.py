@@ -113,7 +113,7 @@ async def test_list_products_pages_and_sends_every_switch(
     products = [p async for p in listing]
     assert [p.id for p in products] == list(range(1, 14))
     sent = calls(http)
-    assert [dict(params(c))["offset"] for c in sent] == ["0", "5", "10"]
+    assert [dict(params(c))["offset"] for c in sent] == ["0", "4", "8"]
     assert all(c[0] == "GET" and c[1].startswith(f"{BASE}/ssl/products?") for c in sent)
     assert_authorized(sent[0])
     assert params(sent[0]) == [
