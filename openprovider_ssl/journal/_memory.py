@@ -1,104 +1,167 @@
-"""``MemoryJournal``: the journal a client keeps when it is given none, for its own lifetime."""
+"""``MemoryJournal``: the journal a client keeps when it is given none, for its own lifetime.
+
+It sits on every renew's path, so it applies the rules of ``_records`` directly rather than
+through ``plan`` batches, and keeps what it must remember of a renewed order in one integer.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ._base import RenewalJournal
 from ._records import (
-    FREE,
+    PENDING,
+    RENEWED,
+    SETTLES,
     Claim,
-    ClaimOp,
     ClaimRecord,
     Event,
     JournalEntry,
     OperatorOp,
     Result,
-    SettleOp,
     State,
-    order_of,
-    plan,
+    blocking,
 )
 
 __all__ = ["MemoryJournal"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS = 1 << 34  # epoch seconds up to the year 2514
+
+
+def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
+    """A renewal in one int: expiration and claim time in whole seconds (rounded down, so a
+    later expiration within the same second is taken as the same: refused, the safe side)."""
+    shown = 0 if expiration is None else int((expiration - _EPOCH).total_seconds())
+    return shown * _SECONDS + int((claimed_at - _EPOCH).total_seconds())
+
+
+def _unpack(order_id: int, packed: int, origin: Any) -> ClaimRecord:
+    shown, claimed = divmod(packed, _SECONDS)
+    expiration = _EPOCH + timedelta(seconds=shown) if shown else None
+    return ClaimRecord(
+        order_id, "", RENEWED, expiration, _EPOCH + timedelta(seconds=claimed), origin
+    )
 
 
 class MemoryJournal(RenewalJournal):
     """The journal's rules in this process's memory: a renew is never sent twice for one period
     by this client, but nothing survives the process. Writes nothing to disk.
 
-    Keeps the latest claim of every order it renewed or has pending (freed claims are
-    forgotten) and the last ``history`` events for ``entries()``.
+    Keeps pending renewals whole, each renewed order in about a hundred bytes (freed claims are
+    forgotten), and the last ``history`` events for ``entries()``.
     """
 
     def __init__(self, *, history: int = 10_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._records: dict[int, ClaimRecord] = {}
-        self._history: deque[JournalEntry] = deque(maxlen=history)
+        # order id -> (claim id, expiration, claimed at, last error): made a record when read.
+        self._pending: dict[int, tuple[str, datetime | None, datetime, str]] = {}
+        self._renewed: dict[int, int] = {}
+        self._history: deque[tuple[Any, ...]] = deque(maxlen=history)
         self._seq = 0
 
     def __repr__(self) -> str:
-        return f"<MemoryJournal {len(self._records)} order(s)>"
-
-    def _apply(self, op: ClaimOp | SettleOp | OperatorOp) -> Result:
-        order_id = order_of(op)
-        current = self._records.get(order_id)
-        done = plan(
-            (op,),
-            {} if current is None else {order_id: current},
-            now=self.clock(),
-            hold=self.renewed_hold,
-            origin=self.origin,
+        return (
+            f"<MemoryJournal {len(self._pending)} pending, {len(self._renewed)} renewed order(s)>"
         )
-        for record in done.records.values():
-            if record.state == FREE:
-                self._records.pop(record.order_id, None)
-            else:
-                self._records[record.order_id] = record
-        for new in done.events:
-            self._seq += 1
-            self._history.append(
-                JournalEntry(
-                    self._seq,
-                    new.at,
-                    new.order_id,
-                    new.claim_id,
-                    new.event,
-                    new.expiration,
-                    new.error,
-                    new.reason,
-                    new.origin.host,
-                    new.origin.pid,
-                    new.origin.run,
-                )
+
+    def _event(
+        self,
+        now: datetime,
+        order_id: int,
+        claim_id: str,
+        event: Event,
+        expiration: datetime | None,
+        *,
+        error: str = "",
+        reason: str = "",
+    ) -> None:
+        self._seq += 1
+        self._history.append((self._seq, now, order_id, claim_id, event, expiration, error, reason))
+
+    def _record(self, order_id: int) -> ClaimRecord | None:
+        pending = self._pending.get(order_id)
+        if pending is not None:
+            claim_id, expiration, claimed_at, error = pending
+            return ClaimRecord(
+                order_id, claim_id, PENDING, expiration, claimed_at, self.origin, None, error
             )
-        return done.results[0]
+        packed = self._renewed.get(order_id)
+        return None if packed is None else _unpack(order_id, packed, self.origin)
 
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
-        result = self._apply(ClaimOp(order_id, expiration, self._claim_id()))
-        if isinstance(result, Claim):
-            return result
-        assert isinstance(result, ClaimRecord)
-        raise self._refused(result)
+        now = self.clock()
+        if order_id in self._pending or order_id in self._renewed:
+            blocker = blocking(self._record(order_id), expiration, now, self.renewed_hold)
+            if blocker is not None:
+                raise self._refused(blocker)
+            self._renewed.pop(order_id, None)
+        claim_id = self._claim_id()
+        self._pending[order_id] = (claim_id, expiration, now, "")
+        self._event(now, order_id, claim_id, "claimed", expiration)
+        return Claim(order_id, claim_id, expiration, now)
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
-        self._apply(SettleOp(claim, event, error))
+        self._settle(
+            claim.order_id, claim.claim_id, event, error=error, expiration=claim.expiration
+        )
+
+    def _settle(
+        self,
+        order_id: int,
+        claim_id: str | None,
+        event: Event,
+        *,
+        error: str = "",
+        reason: str = "",
+        expiration: datetime | None = None,
+    ) -> tuple[str, datetime | None, datetime, str] | None:
+        """Settle the pending claim of ``order_id`` (only ``claim_id``'s, when given); returns
+        it as it was, or None when it moved on (the event is kept all the same)."""
+        now = self.clock()
+        held = self._pending.get(order_id)
+        if held is None or claim_id not in (None, held[0]):
+            self._event(
+                now, order_id, claim_id or "", event, expiration, error=error, reason=reason
+            )
+            return None
+        state = SETTLES[event]
+        if state is None:
+            self._pending[order_id] = (*held[:3], error)
+        else:
+            del self._pending[order_id]
+            if state == RENEWED:
+                self._renewed[order_id] = _pack(held[1], held[2])
+        self._event(now, order_id, held[0], event, held[1], error=error, reason=reason)
+        return held
 
     async def _operate(self, op: OperatorOp) -> Result:
-        return self._apply(op)
+        state = SETTLES[op.event]
+        if state is None:
+            return None
+        held = self._settle(op.order_id, op.claim_id, op.event, reason=op.reason)
+        if held is None:
+            return None
+        claim_id, expiration, claimed_at, error = held
+        return ClaimRecord(
+            op.order_id, claim_id, state, expiration, claimed_at, self.origin, self.clock(), error
+        )
 
     async def records(
         self, *, state: State | None = None, order_ids: Iterable[int] | None = None
     ) -> list[ClaimRecord]:
         wanted = None if order_ids is None else set(order_ids)
+        every = [self._record(i) for i in [*self._pending, *self._renewed]]
         return sorted(
             (
                 r
-                for r in self._records.values()
-                if (state is None or r.state == state) and (wanted is None or r.order_id in wanted)
+                for r in every
+                if r is not None
+                and (state is None or r.state == state)
+                and (wanted is None or r.order_id in wanted)
             ),
             key=lambda r: r.order_id,
         )
@@ -110,10 +173,11 @@ class MemoryJournal(RenewalJournal):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[JournalEntry]:
+        origin = self.origin
         return [
-            e
-            for e in self._history
-            if (order_id is None or e.order_id == order_id)
-            and (since is None or e.at >= since)
-            and (until is None or e.at < until)
+            JournalEntry(*row, origin.host, origin.pid, origin.run)
+            for row in self._history
+            if (order_id is None or row[2] == order_id)
+            and (since is None or row[1] >= since)
+            and (until is None or row[1] < until)
         ]

@@ -18,7 +18,7 @@ import secrets
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import attrs
 
@@ -92,8 +92,7 @@ class Origin:
         return f"{self.host} pid {self.pid} (run {self.run})"
 
 
-@attrs.frozen(slots=True)
-class Claim:
+class Claim(NamedTuple):
     """A granted claim: the right to send one renew of ``order_id``. Settle it with the
     answer."""
 
