@@ -33,10 +33,10 @@ _SECONDS = 1 << 34  # epoch seconds up to the year 2514
 
 
 def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
-    """A renewal in one int: expiration and claim time in whole seconds (rounded down, so a
-    later expiration within the same second is taken as the same: refused, the safe side)."""
-    shown = 0 if expiration is None else int((expiration - _EPOCH).total_seconds())
-    return shown * _SECONDS + int((claimed_at - _EPOCH).total_seconds())
+    """A renewal in one int: the expiration in whole seconds rounded up (a later expiration
+    within that second counts as the same one: refused, the safe side) and the claim time."""
+    shown = 0 if expiration is None else -((_EPOCH - expiration) // timedelta(seconds=1))
+    return shown * _SECONDS + (claimed_at - _EPOCH) // timedelta(seconds=1)
 
 
 def _unpack(order_id: int, packed: int, origin: Any) -> ClaimRecord:
