@@ -6,6 +6,9 @@ only the JSON line). Control endpoints for other processes, outside ``/v1beta``,
 ``GET /_fake/stats``, ``GET|POST /_fake/faults``, ``POST /_fake/reset``,
 ``POST /_fake/reset-blacklist``, ``POST /_fake/expire-tokens``, ``POST /_fake/maintenance``
 (``{"seconds": N}``, 0 ends it), ``GET /_fake/orders/{id}``, ``GET /_fake/renewable``.
+
+``--renew-settles-after S`` and ``--refuse-pending-renew`` choose the renew model,
+``--strict-requests`` refuses unknown fields and mismatched ids (stricter than the real API).
 """
 
 from __future__ import annotations
@@ -49,6 +52,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-limit", type=float, default=None, help="requests per second")
     p.add_argument("--identical-limit", type=int, default=300)
     p.add_argument("--identical-window", type=float, default=300.0, help="seconds")
+    p.add_argument(
+        "--renew-settles-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="an accepted renew is charged at once, the expiration moves after SECONDS "
+        "(0: at once); a second renew meanwhile is charged again",
+    )
+    p.add_argument(
+        "--refuse-pending-renew",
+        action="store_true",
+        help="refuse (10004) a renew while one of the same order is pending",
+    )
+    p.add_argument(
+        "--strict-requests",
+        action="store_true",
+        help="refuse unknown fields and a body id other than the path's (the real API "
+        "ignores / overwrites them)",
+    )
     p.add_argument("--json", action="store_true", help="print only the JSON line")
     return p.parse_args(argv)
 
@@ -78,6 +100,9 @@ def build(args: argparse.Namespace) -> FakeOpenprovider:
         drop_after_rate=args.drop_after_rate,
         garbage_rate=args.garbage_rate,
         faults_on_login=args.faults_on_login,
+        renew_settles_after=args.renew_settles_after,
+        refuse_pending_renew=args.refuse_pending_renew,
+        strict_requests=args.strict_requests,
     )
 
 

@@ -2,19 +2,24 @@
 
 The order of the steps is the contract with client tests, so it is spelled out here:
 
-1. route (404/405 + 399), count the request;
-2. latency (injected), blacklist (10005), overall rate limit (429/4007, not for login);
+1. route (404/405 + 399), count the request, read the whole request: from here on a client
+   that hangs up changes nothing, the server finishes its work (a write is applied);
+2. latency (injected), pending renewals settled, blacklist (10005), overall rate limit
+   (429/4007, not for login);
 3. identical-call budget (the call over it blacklists the IP and gets 10005);
 4. injected drop-before, 503/3006, 429/4007, 502-garbage (nothing applied);
 5. bearer token (196), then JSON, query and body against the spec (399);
 6. maintenance: writes refused with 4005, reads flagged ``maintenance: true``;
 7. the operation itself; then injected drop-after or 200-garbage (both *applied*).
+
+Every answer is the JSON envelope, a fault in the fake itself included (HTTP 500, 399).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,6 +34,7 @@ from ._errors import (
     EXCESSIVE_USE,
     MAINTENANCE,
     UNAVAILABLE,
+    UNKNOWN_ERROR,
     ApiError,
     schema_error,
 )
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[int, dict[str, Any], dict[str, Any]], tuple[Any, list[dict[str, Any]]]]
 _JSON: Final = "application/json"
+_log = logging.getLogger("openprovider_ssl.testing")
 _GARBAGE_200: Final = (
     ("<html><head><title>Openprovider</title></head><body>Loading...</body></html>", "text/html"),
     ('{"code":0,"data":{"id":', _JSON),
@@ -55,8 +62,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def json_response(status: int, payload: str, retry_after: int | None = None) -> web.Response:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+def json_response(
+    status: int, payload: str, retry_after: int | None = None, headers: Any = None
+) -> web.Response:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return web.Response(body=payload.encode(), status=status, headers=headers, content_type=_JSON)
 
 
@@ -71,7 +82,7 @@ def error_response(err: ApiError, maintenance: bool = False) -> web.Response:
             "warnings": [],
         }
     )
-    return json_response(err.http_status, payload, err.retry_after)
+    return json_response(err.http_status, payload, err.retry_after, err.headers)
 
 
 def ok_response(data: Any, warnings: list[dict[str, Any]], maintenance: bool) -> web.Response:
@@ -84,9 +95,13 @@ def ok_response(data: Any, warnings: list[dict[str, Any]], maintenance: bool) ->
     )
 
 
-def _canonical(payload: Any, raw: bytes) -> Any:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; protojson not
+
+
+def _canonical(payload: Any, raw: bytes, bad_json: bool) -> Any:
     """The body as the identical-call budget sees it: key order and spacing do not matter."""
-    return raw if payload is None else json.dumps(payload, sort_keys=True)
+    return raw if bad_json else json.dumps(payload, sort_keys=True)
 
 
 class Dispatcher:
@@ -94,7 +109,7 @@ class Dispatcher:
 
     def __init__(self, fake: FakeOpenprovider) -> None:
         self.fake = fake
-        self.router = Router(compile_operations())
+        self.router = Router(compile_operations(strict=fake.strict_requests))
         self.handlers = self._handlers()
 
     def _handlers(self) -> dict[str, Handler]:
@@ -107,8 +122,8 @@ class Dispatcher:
             return {"id": oid}, warnings
 
         def renew(oid: int, q: dict[str, Any], b: dict[str, Any]) -> tuple[Any, Any]:
-            rules.renew_order(store, oid, fake.now())
-            fake.stats.renewals[oid] += 1
+            fake.renewals.renew(oid, fake.clock())
+            fake.stats.renewals[oid] += 1  # charged, whether it settles now or later
             return {"id": oid}, []
 
         def create(oid: int, q: dict[str, Any], b: dict[str, Any]) -> tuple[Any, Any]:
@@ -159,6 +174,12 @@ class Dispatcher:
             # The client went away mid-request (a cancelled call): nobody is left to answer,
             # and it is no server error worth a traceback in the log.
             return web.Response(status=499)
+        except web.HTTPException as exc:  # aiohttp's own refusal (a body over the size limit)
+            return error_response(schema_error(exc.reason, http_status=exc.status))
+        except Exception as exc:
+            _log.exception("fake Openprovider: internal error on %s", request.path)
+            fault = ApiError(UNKNOWN_ERROR, f"internal error in the fake: {exc!r}", http_status=500)
+            return error_response(fault, self.fake.in_maintenance)
         finally:
             stats.in_flight -= 1
 
@@ -171,10 +192,11 @@ class Dispatcher:
         op = methods.get(request.method)
         if op is None:
             self.fake.stats.requests["_unknown"] += 1
+            allowed = ", ".join(sorted(methods))
             raise schema_error(
-                f"method {request.method} not allowed on {request.path}; "
-                f"allowed: {', '.join(sorted(methods))}",
+                f"method {request.method} not allowed on {request.path}; allowed: {allowed}",
                 http_status=405,
+                headers={"Allow": allowed},
             )
         self.fake.stats.requests[op.operation_id] += 1
         return op, raw_id
@@ -183,20 +205,21 @@ class Dispatcher:
         fake = self.fake
         faults = fake.faults
         op, raw_id = self._route(request)
+        raw = await request.read() if request.body_exists else b""
         login = op.operation_id == "Login"
         inject = (not login or faults.on_login) and (
             faults.operations is None or op.operation_id in faults.operations
         )
         if inject and (faults.latency or faults.latency_jitter):
             await asyncio.sleep(faults.latency + fake.jitter_rng.random() * faults.latency_jitter)
+        fake.settle_renewals()
         now, ip = fake.clock(), request.remote or ""
-        raw = await request.read() if request.body_exists else b""
         try:
-            payload, bad_json = (json.loads(raw) if raw else None), False
-        except ValueError:
+            payload, bad_json = (json.loads(raw, parse_constant=_no_constant) if raw else {}), False
+        except (ValueError, RecursionError):
             payload, bad_json = None, True
         query_key = tuple(sorted(request.query.items())) if request.query_string else ()
-        key = (request.method, request.path, query_key, _canonical(payload, raw))
+        key = (request.method, request.path, query_key, _canonical(payload, raw, bad_json))
         self._limits(login, now, ip, key)
         garbage_200: bool | None = False
         if inject:
@@ -209,11 +232,11 @@ class Dispatcher:
                 return web.Response(text=_GARBAGE_502, status=502, content_type="text/html")
         if not login:
             self._authenticate(request, now, ip)
-        if bad_json:
+        if bad_json and op.body is not None:
             raise schema_error("body: not valid JSON")
         query = op.parse_query(request.query.items()) if request.query_string else {}
         body = op.parse_body(payload)
-        oid = self._path_id(raw_id, body) if raw_id is not None else 0
+        oid = op.parse_id(raw_id, body) if raw_id is not None else 0
         maintenance = fake.in_maintenance
         if op.write and (maintenance or (inject and self._draw(faults.maintenance_rate))):
             fake.stats.faults["maintenance"] += 1
@@ -286,15 +309,6 @@ class Dispatcher:
             self.fake.stats.faults["auth_failed"] += 1
             detail = "missing bearer token" if not header else "invalid or expired token"
             raise ApiError(AUTH_FAILED, detail)
-
-    @staticmethod
-    def _path_id(raw: str, body: dict[str, Any]) -> int:
-        if not raw.isdigit() or len(raw) > 10 or int(raw) > 2**31 - 1:
-            raise schema_error(f"path.id: expected integer, got {raw!r}")
-        oid = int(raw)
-        if "id" in body and body["id"] != oid:
-            raise schema_error(f"body.id ({body['id']}) does not match the id in the path ({oid})")
-        return oid
 
     @staticmethod
     def _drop(request: web.Request) -> web.StreamResponse:

@@ -1,6 +1,8 @@
 """Control endpoints under ``/_fake`` for users in another process (benchmarks, the demo).
 
-Not part of the API: never counted in stats, never faulted, no token needed.
+Not part of the API: never counted in stats, never faulted, no token needed. Besides the
+:class:`Faults` fields, ``GET|POST /_fake/faults`` shows and sets ``rate_limit``,
+``renew_settles_after`` and ``refuse_pending_renew`` (``strict_requests`` is shown only).
 """
 
 from __future__ import annotations
@@ -13,25 +15,43 @@ if TYPE_CHECKING:
     from ._fake import FakeOpenprovider
 
 
+def settings(fake: FakeOpenprovider) -> dict[str, Any]:
+    """What ``GET /_fake/faults`` shows: the faults, limits and models in force."""
+    data = fake.faults.as_dict()
+    data["in_maintenance"] = fake.in_maintenance
+    data["rate_limit"] = fake.bucket.rate
+    data["blacklisted"] = sorted(fake.blacklisted)
+    data["renew_settles_after"] = fake.renew_settles_after
+    data["refuse_pending_renew"] = fake.refuse_pending_renew
+    data["strict_requests"] = fake.strict_requests
+    return data
+
+
+def configure(fake: FakeOpenprovider, changes: dict[str, Any]) -> None:
+    """``POST /_fake/faults``: Faults fields, the rate limit and the renew model, validated."""
+    if "rate_limit" in changes:
+        fake.set_rate_limit(changes.pop("rate_limit"), changes.pop("rate_burst", None))
+    if "renew_settles_after" in changes:
+        fake.renew_settles_after = changes.pop("renew_settles_after")
+    if "refuse_pending_renew" in changes:
+        fake.refuse_pending_renew = changes.pop("refuse_pending_renew")
+    fake.faults.update(**changes)
+
+
 def add_control_routes(app: web.Application, fake: FakeOpenprovider) -> None:
     """GET stats/faults/orders/{id}/renewable, POST faults/reset/maintenance/expire-tokens."""
 
     async def get_stats(request: web.Request) -> web.Response:
-        return web.json_response(fake.stats.as_dict())
-
-    async def get_faults(request: web.Request) -> web.Response:
-        data = fake.faults.as_dict()
-        data["in_maintenance"] = fake.in_maintenance
-        data["rate_limit"] = fake.bucket.rate
-        data["blacklisted"] = sorted(fake.blacklisted)
+        data = fake.stats.as_dict()
+        data["renewals_pending"] = {str(k): v for k, v in fake.pending_renewals().items()}
         return web.json_response(data)
 
+    async def get_faults(request: web.Request) -> web.Response:
+        return web.json_response(settings(fake))
+
     async def post_faults(request: web.Request) -> web.Response:
-        changes: dict[str, Any] = await request.json()
-        if "rate_limit" in changes:
-            fake.set_rate_limit(changes.pop("rate_limit"), changes.pop("rate_burst", None))
         try:
-            fake.faults.update(**changes)
+            configure(fake, await request.json())
         except (TypeError, ValueError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return await get_faults(request)
@@ -62,6 +82,7 @@ def add_control_routes(app: web.Application, fake: FakeOpenprovider) -> None:
             return web.json_response({"error": "no such order"}, status=404)
         data = order.as_api()
         data["renewals"] = fake.stats.renewals[order.id]
+        data["renewals_pending"] = fake.renewals.pending[order.id]
         data["updates"] = fake.stats.updates[order.id]
         return web.json_response(data)
 

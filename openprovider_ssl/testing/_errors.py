@@ -38,7 +38,8 @@ class ApiError(Exception):
     """A refusal in the API's own terms: rendered as an error envelope, never as a 500.
 
     ``desc`` overrides the table's text when the refusal needs to name a field or a status;
-    ``data`` is the detail string (``errorError.data`` is a string in the spec).
+    ``data`` is the detail string (``errorError.data`` is a string in the spec); ``headers``
+    go on the HTTP answer (``Allow`` of a 405).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class ApiError(Exception):
         desc: str | None = None,
         http_status: int | None = None,
         retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         status, default_desc = ERRORS[code]
         self.code = code
@@ -56,9 +58,12 @@ class ApiError(Exception):
         self.desc = desc if desc is not None else default_desc
         self.http_status = http_status if http_status is not None else status
         self.retry_after = retry_after
+        self.headers = headers or {}
         super().__init__(f"{code} {self.desc}: {data}" if data else f"{code} {self.desc}")
 
 
-def schema_error(detail: str, *, http_status: int = 400) -> ApiError:
+def schema_error(
+    detail: str, *, http_status: int = 400, headers: dict[str, str] | None = None
+) -> ApiError:
     """A 399 for a request the spec does not allow; the detail goes in ``data``."""
-    return ApiError(UNKNOWN_ERROR, detail, http_status=http_status)
+    return ApiError(UNKNOWN_ERROR, detail, http_status=http_status, headers=headers)

@@ -17,6 +17,7 @@ from ._control import add_control_routes
 from ._faults import FakeStats, Faults
 from ._generate import HANDLES, generate_orders
 from ._limits import IdenticalBudget, LoginGuard, TokenBucket, TokenStore
+from ._renewals import Renewals
 from ._state import Order, OrderStore
 
 TWO_DAYS = 2 * 24 * 3600.0
@@ -37,6 +38,24 @@ class FakeOpenprovider:
     ``failed_login_*`` limits as published. ``token_ttl`` is in seconds; ``tokens`` are static
     tokens that never expire. ``shutdown_timeout`` bounds how long :meth:`close` waits for
     requests still running.
+
+    Requests are read as the real API is modelled to read them (a grpc-gateway over proto3:
+    unknown fields ignored, a body ``id`` replaced by the path's, zero values the same as not
+    sent; BEHAVIOUR.md, "How requests are read"). ``strict_requests=True`` is stricter than
+    the real API, to catch a client's own mistakes: unknown fields and query parameters, and
+    a body ``id`` other than the path's, are refused with 399.
+
+    Renew models (BEHAVIOUR.md, "Renew"): ``renew_settles_after=0`` (immediate) moves the
+    expiration at once; ``S > 0`` charges at once (``stats.renewals``) but moves the
+    expiration only ``S`` seconds of :meth:`clock` later, and a second renew meanwhile is
+    charged again, unless ``refuse_pending_renew=True`` (then 10004, nothing charged). Both
+    are attributes a test may change while the fake runs.
+
+    Modelled, not documented by Openprovider: the required fields (``_spec.REQUIRED``), the
+    CSR key sizes (2048, 3072, 4096), the product catalogue and its periods, the validation
+    methods, the list bounds (``limit`` 1 to 1000), the overall rate limit (429/4007), the
+    maintenance refusal (4005) and the 404/399 for paths the fake does not serve (the auth
+    file's spam-expert ``GenerateLoginURL`` among them).
     """
 
     def __init__(
@@ -74,6 +93,9 @@ class FakeOpenprovider:
         drop_after_rate: float = 0.0,
         garbage_rate: float = 0.0,
         faults_on_login: bool = False,
+        renew_settles_after: float = 0.0,
+        refuse_pending_renew: bool = False,
+        strict_requests: bool = False,
         shutdown_timeout: float = 1.0,
     ) -> None:
         if not 0.0 <= expiring_share <= 1.0:
@@ -84,6 +106,7 @@ class FakeOpenprovider:
         self.username = username
         self.password = password
         self.reseller_id = reseller_id
+        self.strict_requests = strict_requests
         self.faults = faults or Faults(
             maintenance=maintenance,
             maintenance_rate=maintenance_rate,
@@ -107,6 +130,7 @@ class FakeOpenprovider:
         for order in generate_orders(orders, seed, self.now(), expiring_share):
             self.store.orders[order.id] = order
         self.store.next_id = 100_001 + orders
+        self.renewals = Renewals(self.store, renew_settles_after, refuse_pending_renew)
         self.identical = IdenticalBudget(identical_limit, identical_window)
         self.bucket = TokenBucket(rate_limit, rate_burst)
         self.login_guard = LoginGuard(
@@ -193,8 +217,40 @@ class FakeOpenprovider:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def advance_time(self, seconds: float) -> None:
-        """Pretend ``seconds`` passed: orders age, tokens expire, windows and blocks slide."""
+        """Pretend ``seconds`` passed: orders age, tokens expire, windows and blocks slide,
+        pending renewals settle."""
         self._offset += seconds
+        self.settle_renewals()
+
+    # -- renew models --------------------------------------------------------------------------
+
+    @property
+    def renew_settles_after(self) -> float:
+        """Seconds (of :meth:`clock`) before an accepted renew moves the expiration; 0 = at once."""
+        return self.renewals.settles_after
+
+    @renew_settles_after.setter
+    def renew_settles_after(self, seconds: float) -> None:
+        self.renewals.settles_after = seconds
+
+    @property
+    def refuse_pending_renew(self) -> bool:
+        """True: a renew while another of the same order is pending is refused (10004)."""
+        return self.renewals.refuse_pending
+
+    @refuse_pending_renew.setter
+    def refuse_pending_renew(self, refuse: bool) -> None:
+        self.renewals.refuse_pending = bool(refuse)
+
+    def settle_renewals(self) -> int:
+        """Apply the pending renewals that are due; returns how many. Requests, lists,
+        :attr:`orders`, :meth:`order`, :meth:`renewable_ids` and :meth:`advance_time` do it."""
+        return self.renewals.settle(self.clock())
+
+    def pending_renewals(self) -> dict[int, int]:
+        """Order id -> renewals charged but not settled yet (empty under the immediate model)."""
+        self.settle_renewals()
+        return dict(self.renewals.pending)
 
     # -- faults and limits ---------------------------------------------------------------------
 
@@ -247,19 +303,24 @@ class FakeOpenprovider:
     @property
     def orders(self) -> dict[int, Order]:
         """Every order by id (live objects: reading them is how tests check what happened)."""
+        self.settle_renewals()
         return self.store.orders
 
     def order(self, order_id: int) -> Order:
         """The order with ``order_id``; KeyError if there is none."""
+        self.settle_renewals()
         return self.store.orders[order_id]
 
     def renewable_ids(self) -> list[int]:
-        """Ids of orders a renew would accept right now (ACT, expiring within 30 days)."""
-        now = self.now()
-        return [o.id for o in self.store.orders.values() if o.renewable(now)]
+        """Ids of orders a renew would accept right now (ACT, expiring within 30 days, and
+        under the refusing model no renewal pending), in the order they were added."""
+        self.settle_renewals()
+        now, accepts = self.now(), self.renewals.accepts
+        return [o.id for o in self.store.orders.values() if accepts(o, now)]
 
     def order_ids(self, *statuses: str) -> list[int]:
         """Ids of orders in any of ``statuses`` (all ids if none given)."""
+        self.settle_renewals()
         wanted = set(statuses)
         return [o.id for o in self.store.orders.values() if not wanted or o.status in wanted]
 
@@ -315,4 +376,7 @@ class FakeOpenprovider:
             "token": self.token,
             "orders": len(self.store.orders),
             "seed": self.seed,
+            "strict_requests": self.strict_requests,
+            "renew_settles_after": self.renew_settles_after,
+            "refuse_pending_renew": self.refuse_pending_renew,
         }

@@ -74,7 +74,9 @@ class FakeStats:
     """Counters a test can assert on; ``reset()`` zeroes them (not ``in_flight``).
 
     ``requests``: by operation id (``"_unknown"`` for unrouted paths), every request received.
-    ``renewals`` / ``updates``: order id -> renewals / updates *applied*.
+    ``renewals``: order id -> renewals *charged* (accepted, whether the expiration moved yet
+    or not); :attr:`charged_twice` lists the orders charged more than once.
+    ``updates``: order id -> updates *applied*.
     ``applied``: operation id -> writes applied. ``faults``: by kind (``error``, ``throttle``,
     ``maintenance``, ``drop_before``, ``drop_after``, ``garbage_200``, ``garbage_502``,
     ``rate_limited``, ``blacklisted``, ``login_blocked``, ``auth_failed``).
@@ -107,6 +109,11 @@ class FakeStats:
         self.max_in_flight = self.in_flight
 
     @property
+    def charged_twice(self) -> list[int]:
+        """Ids of the orders whose renewal was charged more than once, sorted."""
+        return sorted(k for k, v in self.renewals.items() if v > 1)
+
+    @property
     def total(self) -> int:
         """All requests received since the last reset."""
         return sum(self.requests.values())
@@ -116,6 +123,7 @@ class FakeStats:
         return {
             "requests": dict(self.requests),
             "renewals": {str(k): v for k, v in self.renewals.items()},
+            "charged_twice": self.charged_twice,
             "updates": {str(k): v for k, v in self.updates.items()},
             "applied": dict(self.applied),
             "faults": dict(self.faults),

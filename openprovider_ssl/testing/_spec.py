@@ -3,12 +3,20 @@
 Each request schema becomes a tree of small closures so the hot path is a dict walk, not a
 generic JSON-schema interpreter. The same files answer "does this response match the spec?"
 for tests (:func:`response_problems`).
+
+Requests are read as a grpc-gateway reads proto3 messages (BEHAVIOUR.md, "How requests are
+read"): unknown fields and query parameters are ignored, a body ``id`` is replaced by the
+path's, a zero value (``""``, ``0``, ``false``, ``[]``) or ``null`` is "not set", an empty
+body is ``{}``, a body that is the literal ``null`` is refused, an int32 may come as a JSON
+string. With ``strict`` (``FakeOpenprovider(strict_requests=True)``), stricter than the real
+API: unknown fields and parameters and a body ``id`` other than the path's are refused (399).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any, Final
@@ -24,6 +32,9 @@ Check = Callable[[Any, str], Any]
 SPEC_FILES: Final = ("ssl.swagger.json", "auth.swagger.json")
 BASE_PATH: Final = "/v1beta"
 _INT32 = (-(2**31), 2**31 - 1)
+_INT_TEXT = re.compile(r"-?[0-9]+")
+#: proto3 zero values: sent, they are the same as not sent.
+_ZERO: Final[tuple[Any, ...]] = ("", 0, False, [])
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
 
@@ -41,7 +52,8 @@ WRITE_OPERATIONS: Final = frozenset(
     }
 )
 
-#: The spec marks nothing required; these are modelled so a useless request is refused.
+#: Modelled, not documented: the spec marks nothing required; these fields are required so a
+#: useless request is refused (399, "missing required field").
 REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
     "CreateOrder": ("product_id", "period", "csr"),
     "UpdateApproverEmailAddress": ("approver_email",),
@@ -74,8 +86,10 @@ def _check_string(value: Any, where: str) -> Any:
 
 
 def _check_integer(value: Any, where: str) -> Any:
-    # protojson accepts an int32 as a JSON number or a decimal string ("id": "1" in guide 10).
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    # protojson accepts an int32 as a JSON number (1.0 too) or a decimal string ("1", guide 10).
+    if isinstance(value, str | float) and (
+        value.is_integer() if isinstance(value, float) else _INT_TEXT.fullmatch(value)
+    ):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise schema_error(f"{where}: expected integer, got {type(value).__name__}")
@@ -104,14 +118,15 @@ _SCALARS: Final[dict[str, Check]] = {
 }
 
 
-def compile_schema(schema: JSON, defs: JSON) -> Check:
-    """Build the checker for one schema; unknown fields are refused, nulls dropped as unset."""
+def compile_schema(schema: JSON, defs: JSON, strict: bool = False) -> Check:
+    """Build the checker for one schema: nulls and zero values dropped as unset, unknown
+    fields dropped (refused if ``strict``)."""
     schema = _resolve(schema, defs)
     kind = schema.get("type", "object" if "properties" in schema else None)
     if kind in _SCALARS:
         return _SCALARS[kind]
     if kind == "array":
-        item = compile_schema(schema.get("items", {}), defs)
+        item = compile_schema(schema.get("items", {}), defs, strict)
 
         def check_array(value: Any, where: str) -> Any:
             if not isinstance(value, list):
@@ -119,7 +134,7 @@ def compile_schema(schema: JSON, defs: JSON) -> Check:
             return [item(v, f"{where}[{i}]") for i, v in enumerate(value)]
 
         return check_array
-    props = {k: compile_schema(v, defs) for k, v in schema.get("properties", {}).items()}
+    props = {k: compile_schema(v, defs, strict) for k, v in schema.get("properties", {}).items()}
 
     def check_object(value: Any, where: str) -> Any:
         if not isinstance(value, dict):
@@ -128,9 +143,13 @@ def compile_schema(schema: JSON, defs: JSON) -> Check:
         for key, item in value.items():
             check = props.get(key)
             if check is None:
-                raise schema_error(f"{where}: unknown field {key!r}")
+                if strict:
+                    raise schema_error(f"{where}: unknown field {key!r}")
+                continue
             if item is not None:
-                out[key] = check(item, f"{where}.{key}")
+                checked = check(item, f"{where}.{key}")
+                if checked not in _ZERO:
+                    out[key] = checked
         return out
 
     return check_object
@@ -170,36 +189,69 @@ class Operation:
     required: tuple[str, ...]
     write: bool
     response: JSON
+    strict: bool = False
 
     def parse_query(self, items: Any) -> dict[str, Any]:
-        """Check a query multidict against the declared parameters; repeats only if multi."""
+        """Check a query multidict against the declared parameters; repeats only if multi.
+
+        Unknown parameters are ignored (refused if strict); a single value that is a zero
+        value (``?order_by.status=``, ``?limit=0``) is the same as not given.
+        """
         out: dict[str, Any] = {}
+        seen: set[str] = set()
         for name, raw in items:
             param = self.query.get(name)
             if param is None:
-                raise schema_error(f"query: unknown parameter {name!r}")
+                if self.strict:
+                    raise schema_error(f"query: unknown parameter {name!r}")
+                continue
             value = _query_value(param, raw)
             if param.multi:
                 out.setdefault(name, []).append(value)
-            elif name in out:
+                continue
+            if name in seen:
                 raise schema_error(f"query: parameter {name!r} given more than once")
-            else:
+            seen.add(name)
+            if value not in _ZERO:
                 out[name] = value
         return out
 
     def parse_body(self, payload: Any) -> dict[str, Any]:
-        """Check a decoded JSON body; None (an empty body) counts as ``{}`` like grpc-gateway."""
+        """Check a decoded JSON body (pass ``{}`` for an empty one, as grpc-gateway reads it).
+
+        The literal ``null`` is refused like protojson does; then the modelled required fields.
+        """
         if self.body is None:
             return {}
-        body: dict[str, Any] = self.body({} if payload is None else payload, "body")
+        if payload is None:
+            raise schema_error("body: expected object, got null")
+        body: dict[str, Any] = self.body(payload, "body")
         for name in self.required:
             if name not in body:
                 raise schema_error(f"body: missing required field {name!r}")
         return body
 
+    def parse_id(self, raw: str, body: dict[str, Any]) -> int:
+        """The int32 ``{id}`` of the path (any sign: an unknown one is "not found", not 399).
 
-def compile_operations() -> list[Operation]:
-    """Every operation of both spec files (the auth file contributes Login only)."""
+        A body ``id`` is overwritten by it, as grpc-gateway does; refused if it differs and
+        strict.
+        """
+        oid = int(raw) if _INT_TEXT.fullmatch(raw) and len(raw) <= 11 else None
+        if oid is None or not _INT32[0] <= oid <= _INT32[1]:
+            raise schema_error(f"path.id: expected an int32, got {raw!r}")
+        if self.body is not None:
+            if self.strict and body.get("id", oid) != oid:
+                raise schema_error(
+                    f"body.id ({body['id']}) does not match the id in the path ({oid})"
+                )
+            body["id"] = oid
+        return oid
+
+
+def compile_operations(strict: bool = False) -> list[Operation]:
+    """Every operation the fake serves: the ssl file's, and Login of the auth file (its
+    spam-expert GenerateLoginURL is no part of the SSL API: the fake answers 404/399)."""
     ops: list[Operation] = []
     for filename in SPEC_FILES:
         spec = load_spec(filename)
@@ -216,7 +268,7 @@ def compile_operations() -> list[Operation]:
                         scalar = p["items"]["type"] if multi else p["type"]
                         query[p["name"]] = QueryParam(p["name"], _SCALARS[scalar], multi)
                     elif p["in"] == "body":
-                        body = compile_schema(p["schema"], defs)
+                        body = compile_schema(p["schema"], defs, strict)
                 op_id = op["operationId"]
                 ops.append(
                     Operation(
@@ -228,6 +280,7 @@ def compile_operations() -> list[Operation]:
                         required=REQUIRED.get(op_id, ()),
                         write=op_id in WRITE_OPERATIONS,
                         response=_resolve(op["responses"]["200"]["schema"], defs),
+                        strict=strict,
                     )
                 )
     return ops

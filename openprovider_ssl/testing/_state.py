@@ -1,7 +1,9 @@
 """Orders held in memory: the record, its API rendering, and the list query over all of them.
 
 Orders are compact slotted records (shared strings, tuples, ``None`` for derived fields) so a
-hundred thousand of them cost tens of megabytes; the API dict is rendered on demand.
+hundred thousand of them cost tens of megabytes; the API dict is rendered on demand. Lists
+come newest first (``order_by.order_date`` defaults to ``desc`` in the spec), ties in the
+order the orders were added.
 """
 
 from __future__ import annotations
@@ -82,7 +84,10 @@ def paging(query: dict[str, Any]) -> tuple[int, int]:
 
 
 def ordering(query: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The ``order_by.<field>`` parameters of a list query, as (field, descending), in order."""
+    """The ``order_by.<field>`` parameters of a list query, as (field, descending), in order.
+
+    ``asc``/``desc`` in any case, as the spec's descriptions say ("desc/asc").
+    """
     order_by = []
     for name, value in query.items():
         if name.startswith("order_by."):
@@ -93,12 +98,15 @@ def ordering(query: dict[str, Any]) -> list[tuple[str, bool]]:
     return order_by
 
 
-_MUTATIONS = [0]
+#: [changes to any field of any order, changes to an order_date]
+_MUTATIONS = [0, 0]
 
 
 def _touch(instance: Any, attribute: Any, value: Any) -> Any:
     # Any change to any order, even one a test makes by hand, invalidates the list cache.
     _MUTATIONS[0] += 1
+    if attribute.name == "order_date":
+        _MUTATIONS[1] += 1
     return value
 
 
@@ -243,6 +251,7 @@ class OrderStore:
         self.version = 0
         self._now = now
         self._cache: tuple[Any, list[Order]] | None = None
+        self._newest_first: tuple[Any, list[Order]] | None = None
 
     def get(self, order_id: int) -> Order:
         """The order, or a 10001 refusal."""
@@ -257,8 +266,17 @@ class OrderStore:
         self.version += 1
         return order
 
+    def newest_first(self) -> list[Order]:
+        """Every order by ``order_date`` descending (the default list order), cached."""
+        key = (self.version, _MUTATIONS[1], len(self.orders))
+        if self._newest_first is None or self._newest_first[0] != key:
+            rows = sorted(self.orders.values(), key=_SORT_KEYS["order_date"], reverse=True)
+            self._newest_first = (key, rows)
+        return self._newest_first[1]
+
     def query(self, params: dict[str, Any]) -> tuple[int, list[Order]]:
-        """ListOrders: (total after filters, the requested page)."""
+        """ListOrders: (total after filters, the requested page), newest first unless
+        ``order_by`` says otherwise (stable sorts: the default order breaks ties)."""
         limit, offset = paging(params)
         order_by = ordering(params)
         statuses = frozenset(params.get("status", ()))
@@ -272,10 +290,8 @@ class OrderStore:
         if self._cache is not None and self._cache[0] == key:
             rows = self._cache[1]
         elif not (statuses or pattern or handle or expiring or order_by):
-            total = len(self.orders)
-            it = iter(self.orders.values())
-            page = [o for _, o in zip(range(offset + limit), it, strict=False)][offset:]
-            return total, page
+            rows = self.newest_first()
+            return len(rows), rows[offset : offset + limit]
         else:
             rows = self._filter(statuses, pattern, handle, expiring, now)
             for field, desc in reversed(order_by):
@@ -286,7 +302,7 @@ class OrderStore:
     def _filter(
         self, statuses: frozenset[str], pattern: str, handle: str, expiring: bool, now: datetime
     ) -> list[Order]:
-        rows = list(self.orders.values())
+        rows = list(self.newest_first())  # a copy: the caller sorts it
         if statuses:
             rows = [o for o in rows if o.status in statuses]
         if expiring:

@@ -15,16 +15,31 @@ async def list_all(api: Api, **params: str) -> tuple[int, list[dict[str, object]
     return reply.data["total"], reply.data["results"]
 
 
-async def test_paging_covers_everything_once(api: Api, fake: FakeOpenprovider) -> None:
+async def test_paging_covers_everything_once_newest_first(api: Api, fake: FakeOpenprovider) -> None:
     seen: list[int] = []
+    dates: list[str] = []
     for offset in range(0, 400, 70):
         reply = await api("GET", "/ssl/orders", params={"limit": "70", "offset": str(offset)})
         assert reply.data["total"] == 300
         seen += [o["id"] for o in reply.data["results"]]
-    assert seen == sorted(fake.orders)
-    assert seen[0] == 100001 and seen[-1] == 100300
+        dates += [o["order_date"] for o in reply.data["results"]]
+    assert sorted(seen) == sorted(fake.orders)
+    # order_by.order_date defaults to desc in the spec
+    assert dates == sorted(dates, reverse=True) and seen != sorted(seen)
     default = await api("GET", "/ssl/orders")
     assert len(default.data["results"]) == 100
+    explicit = await api("GET", "/ssl/orders", params={"order_by.order_date": "desc"})
+    assert explicit.data == default.data
+
+
+async def test_default_order_breaks_ties_of_an_explicit_order(
+    api: Api, fake: FakeOpenprovider
+) -> None:
+    _, rows = await list_all(api, **{"order_by.status": "asc"})
+    assert [o["status"] for o in rows] == sorted(str(o["status"]) for o in rows)
+    for status in {str(o["status"]) for o in rows}:
+        dates = [str(o["order_date"]) for o in rows if o["status"] == status]
+        assert dates == sorted(dates, reverse=True)
 
 
 async def test_limit_bounds(api: Api) -> None:
@@ -43,7 +58,7 @@ async def test_status_filter_is_repeatable(api: Api, fake: FakeOpenprovider) -> 
 
 async def test_show_expiring_lists_the_renewable(api: Api, fake: FakeOpenprovider) -> None:
     total, rows = await list_all(api, show_expiring="true")
-    assert [o["id"] for o in rows] == fake.renewable_ids()
+    assert sorted(o["id"] for o in rows) == sorted(fake.renewable_ids())
     assert total == len(fake.renewable_ids()) > 0
     # after a renew the order leaves the expiring list (the cache must notice)
     await api("POST", f"/ssl/orders/{rows[0]['id']}/renew")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import aiohttp
 import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider
@@ -12,23 +15,47 @@ from .conftest import Api
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({"autorenew": "on", "colour": "red"}, "unknown field 'colour'"),
         ({"autorenew": 1}, "expected string"),
         ({"start_provision": "yes"}, "expected boolean"),
         ({"host_names": "a.example.com"}, "expected array"),
-        ({"domain_validation_methods": [{"host": "x"}]}, "unknown field 'host'"),
+        ({"host_names": ["a.example.com", None]}, "expected string"),
+        ({"domain_validation_methods": [{"method": 1}]}, "expected string"),
         ({"id": "abc"}, "expected integer"),
-        ({"id": 100001}, "does not match"),
+        ({"id": 1.5}, "expected integer"),
         ([1, 2], "expected object"),
+        (None, "expected object, got null"),
     ],
 )
 async def test_body_rejections(api: Api, fake: FakeOpenprovider, body: object, detail: str) -> None:
     order = fake.add_order("PAI")
     before = order.as_api()
-    reply = await api("PUT", f"/ssl/orders/{order.id}", json=body)
+    reply = await api("PUT", f"/ssl/orders/{order.id}", data=json.dumps(body))
     assert (reply.status, reply.code, reply.body["desc"]) == (400, 399, "Unknown error")
     assert detail in reply.data
     assert order.as_api() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"autorenew": "on", "colour": "red"}, "unknown field 'colour'"),
+        ({"domain_validation_methods": [{"host": "x"}]}, "unknown field 'host'"),
+        ({"autorenew": "on", "id": 100001}, "does not match"),
+    ],
+)
+async def test_strict_requests_refuse_what_the_real_api_ignores(
+    session: aiohttp.ClientSession, body: object, detail: str
+) -> None:
+    async with FakeOpenprovider(orders=5, strict_requests=True) as fake:
+        api = Api(session, fake)
+        order = fake.add_order("PAI")
+        before = order.as_api()
+        reply = await api("PUT", f"/ssl/orders/{order.id}", json=body)
+        assert (reply.status, reply.code) == (400, 399)
+        assert detail in reply.data
+        assert order.as_api() == before
+        unknown = await api("GET", "/ssl/orders", params={"colour": "red"})
+        assert (unknown.code, "unknown parameter" in unknown.data) == (399, True)
 
 
 async def test_numeric_string_id_is_accepted_like_protojson(
@@ -43,14 +70,14 @@ async def test_bad_json_missing_required_and_query(api: Api) -> None:
     bad = await api("POST", "/ssl/csr/decode", data="{not json")
     assert (bad.status, bad.code) == (400, 399)
     assert (await api("POST", "/ssl/csr/decode", json={})).data.endswith("'csr'")
-    unknown = await api("GET", "/ssl/orders", params={"colour": "red"})
-    assert (unknown.code, "unknown parameter" in unknown.data) == (399, True)
     wrong = await api("GET", "/ssl/orders", params={"limit": "ten"})
     assert wrong.code == 399
     twice = await api("GET", "/ssl/orders", params=[("limit", "1"), ("limit", "2")])
     assert twice.code == 399
     assert (await api("GET", "/ssl/orders", params={"show_expiring": "maybe"})).code == 399
     assert (await api("GET", "/ssl/orders/abc")).code == 399
+    assert (await api("GET", "/ssl/orders/2147483648")).code == 399  # not an int32
+    assert (await api("GET", "/ssl/orders", params={"limit": ""})).code == 399  # no integer
 
 
 async def test_wrong_method_and_unknown_path(api: Api) -> None:
