@@ -241,7 +241,8 @@ class Dispatcher:
         if op.write and (maintenance or (inject and self._draw(faults.maintenance_rate))):
             fake.stats.faults["maintenance"] += 1
             raise ApiError(MAINTENANCE, "system maintenance in progress, nothing was changed")
-        drop_after = inject and self._draw(faults.drop_after_rate)
+        # Only a write has something to apply before the drop (WRITE_OPERATIONS).
+        drop_after = inject and op.write and self._draw(faults.drop_after_rate)
         if login:
             data, warnings = self._login(body, now, ip)
         else:

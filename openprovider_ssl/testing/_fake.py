@@ -168,6 +168,8 @@ class FakeOpenprovider:
             self.app,
             access_log=None,
             handle_signals=False,
+            # A client hanging up does not cancel its request: the server finishes its work.
+            handler_cancellation=False,
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()

@@ -36,6 +36,7 @@ class Faults:
     Rates are per-request probabilities drawn from the fake's seeded ``random.Random``, so a
     run is reproducible. Login is spared every injected fault (latency included) unless
     ``on_login`` is true; ``operations`` limits injection to some operation ids.
+    ``drop_after_rate`` hits writes only (a read has nothing to apply before the drop).
     ``garbage_rate``: half the garbage answers are HTTP 502 (nothing applied), half HTTP 200
     with an HTML, truncated or non-envelope body (writes *applied*).
     """
