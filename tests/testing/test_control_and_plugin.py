@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import aiohttp
 import pytest
 
@@ -58,3 +62,55 @@ async def test_plugin_marker(fake_openprovider: FakeOpenprovider) -> None:
 @pytest.mark.parametrize("fake_openprovider", [{"orders": 3}, {"orders": 4}], indirect=True)
 async def test_plugin_indirect(fake_openprovider: FakeOpenprovider) -> None:
     assert len(fake_openprovider.orders) in (3, 4)
+
+
+USER_TEST = """
+import aiohttp
+import pytest
+
+
+async def test_renew(fake_openprovider):
+    order_id = fake_openprovider.renewable_ids()[0]
+    headers = {"Authorization": f"Bearer {fake_openprovider.token}"}
+    url = f"{fake_openprovider.url}/ssl/orders/{order_id}/renew"
+    async with aiohttp.ClientSession() as session, session.post(url, headers=headers) as r:
+        assert (await r.json())["code"] == 0
+    assert fake_openprovider.stats.renewals[order_id] == 1
+
+
+@pytest.fixture
+def renewable(fake_openprovider):
+    return fake_openprovider.renewable_ids()
+
+
+async def test_through_another_fixture(renewable):
+    assert renewable
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_plugin_in_a_new_project(tmp_path: Path, mode: str) -> None:
+    """The README's set-up, copied into an empty project, in either asyncio mode."""
+    (tmp_path / "conftest.py").write_text(
+        'pytest_plugins = ["openprovider_ssl.testing.pytest_plugin"]\n'
+    )
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n"
+        + (f'asyncio_mode = "{mode}"\n' if mode == "auto" else "")
+        + 'asyncio_default_fixture_loop_scope = "function"\nfilterwarnings = ["error"]\n'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if mode == "auto":
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "2 passed" in run.stdout
+    else:  # the direct user works, the indirect one is told what to set
+        assert "1 passed, 1 error" in run.stdout, run.stdout + run.stderr
+        assert 'set asyncio_mode = "auto"' in run.stdout
