@@ -8,6 +8,12 @@ not import the client package, only the standard library, aiohttp and attrs.
     async with FakeOpenprovider(orders=1000, seed=7, latency=0.02) as fake:
         ...  # point a client at fake.url with fake.token; assert on fake.stats / fake.orders
 
+Requests are read as the real API (most likely a grpc-gateway over proto3) is modelled to
+read them; ``strict_requests=True`` is stricter, to catch a client's own mistakes. The renew
+models of BEHAVIOUR.md are ``renew_settles_after`` and ``refuse_pending_renew``. Rules that
+Openprovider does not document (required fields, CSR key sizes, the product catalogue, ...)
+are modelled: :class:`FakeOpenprovider` lists them.
+
 Run it as a process with ``python -m openprovider_ssl.testing --port 8035``; opt into the
 pytest fixture with ``pytest_plugins = ["openprovider_ssl.testing.pytest_plugin"]``.
 """
