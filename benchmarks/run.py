@@ -23,6 +23,7 @@ if not __package__:  # run as ``python benchmarks/run.py``
 
 from benchmarks import (
     instructions,
+    journal,
     maintenance,
     memory,
     overhead,
@@ -47,6 +48,7 @@ BENCHMARKS = (
     "maintenance",
     "structuring",
     "redis",
+    "journal",
 )
 
 FULL: dict[str, Any] = {
@@ -63,6 +65,9 @@ FULL: dict[str, Any] = {
     "maintenance_pairs": 10,
     "structure_loops": 2_000,
     "redis_quick": False,
+    "journal_orders": 10_000,
+    "journal_latency_ms": 20,
+    "journal_memory_sizes": [1_000, 100_000],
 }
 
 QUICK: dict[str, Any] = {
@@ -79,6 +84,9 @@ QUICK: dict[str, Any] = {
     "maintenance_pairs": 1,
     "structure_loops": 200,
     "redis_quick": True,
+    "journal_orders": 500,
+    "journal_latency_ms": 20,
+    "journal_memory_sizes": [200, 2_000],
 }
 
 
@@ -181,6 +189,46 @@ def _redis(s: dict[str, Any]) -> list[Metric]:
     ]
 
 
+def _journal(s: dict[str, Any]) -> list[Metric]:
+    c, orders, pairs = s["concurrency"], s["journal_orders"], s["pairs"]
+    latency = s["journal_latency_ms"]
+    directory, filesystem = journal.disk_directory()
+    url, why_not = journal.postgres()
+    durables = [("sqlite", "SQLite", 1.10, journal.sqlite_side(directory))]
+    if url is None:
+        print(f"journal postgres: skipped, {why_not}", file=sys.stderr)
+    else:
+        durables.append(("postgres", "PostgreSQL", 1.25, journal.postgres_side(url)))
+    where = {
+        "sqlite": f"a fresh file per round in {directory} ({filesystem}), WAL, synchronous=FULL",
+        "postgres": "a fresh database per round, server on loopback, fsync on",
+    }
+    out: list[Metric] = []
+    for name, label, target, side in durables:
+        needed = journal.orders_needed(orders=orders, concurrency=c, pairs=pairs)
+        with FakeServer(orders=needed, latency_ms=latency) as server:
+            out.append(
+                asyncio.run(
+                    journal.run(
+                        server,
+                        side,
+                        key=f"journal_{name}_{latency:g}ms",
+                        label=label,
+                        target=target,
+                        orders=orders,
+                        concurrency=c,
+                        pairs=pairs,
+                        latency_ms=latency,
+                        where=where[name],
+                    )
+                )
+            )
+    small, large = s["journal_memory_sizes"]
+    with FakeServer(orders=journal.memory_orders_needed(small=small, large=large)) as server:
+        out += journal.memory(server, small=small, large=large, concurrency=c)
+    return out
+
+
 RUNNERS: dict[str, Callable[[dict[str, Any]], list[Metric]]] = {
     "overhead": _overhead,
     "instructions": _instructions,
@@ -189,6 +237,7 @@ RUNNERS: dict[str, Callable[[dict[str, Any]], list[Metric]]] = {
     "maintenance": _maintenance,
     "structuring": _structuring,
     "redis": _redis,
+    "journal": _journal,
 }
 
 

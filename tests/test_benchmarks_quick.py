@@ -41,6 +41,10 @@ EXPECTED = {
     "maintenance_wall",
     "structure_get",
     "structure_list",
+    "journal_sqlite_20ms",
+    "journal_memory_flat",
+    "journal_memory_flat_default",
+    "journal_memory_per_order",
 }
 
 
@@ -77,9 +81,12 @@ def test_quick_run_reports_every_metric(tmp_path: Path) -> None:
     assert document["machine"]["nproc"] >= 1
     metrics = {m["key"]: m for m in document["metrics"]}
     # The Redis limiter row comes only where a Redis server is at hand (CI starts one), the
-    # instruction count only where valgrind is.
+    # instruction count only where valgrind is, the PostgreSQL journal's row only where a
+    # PostgreSQL server is (always where one is named, as CI does).
     expected = EXPECTED | ({"overhead_instructions"} if shutil.which("valgrind") else set())
-    assert set(metrics) - {"redis_limiter"} == expected
+    if os.environ.get("OPENPROVIDER_TEST_POSTGRES_URL"):
+        expected.add("journal_postgres_20ms")
+    assert expected <= set(metrics) <= expected | {"redis_limiter", "journal_postgres_20ms"}
     for key, metric in metrics.items():
         assert _number(metric["sdk"]), key
         assert metric["baseline"] is None or _number(metric["baseline"]), key
