@@ -20,6 +20,7 @@ from ._cli_session import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PENDING,
     Session,
     Target,
     json_option,
@@ -63,18 +64,21 @@ async def _renew(
             report.in_flight = list(run.unanswered)
             report.skipped = [(i, "not sent: interrupted") for i in run.unsent]
     report.wall_time = time.perf_counter() - began
+    report.journal = s.journal.location
     report.requests = stats.requests - requests
     report.retries = stats.retries - retries
     if s.fake is not None:
         twice = sum(1 for n in s.fake.stats.renewals.values() if n > 1)
         report.extra["fake: maintenance answers"] = s.fake.stats.faults["maintenance"]
-        report.extra["fake: orders renewed twice"] = twice
+        report.extra["fake: orders charged twice"] = twice
     if s.json:
         emit_json(report.as_json())
     else:
         show_report(s.stdout, s.stderr, report)
     if report.interrupted:
         return EXIT_INTERRUPTED
+    if report.unsettled:
+        return EXIT_PENDING
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -92,8 +96,10 @@ def renew_expiring(
 ) -> None:
     """Renew every active order that expires soon (renewals are charged).
 
-    Ctrl-C stops cleanly: nothing more is sent, and the orders whose renew was in flight are
-    listed, since those may or may not have been applied.
+    Every renew is recorded in the journal before it is sent: an order whose renew is
+    pending (from this run or an earlier one) is never sent again; `journal reconcile`
+    settles them. Ctrl-C stops cleanly: nothing more is sent, and the orders whose renew was
+    in flight are listed, since those may or may not have been applied.
     """
 
     async def job(s: Session) -> int:

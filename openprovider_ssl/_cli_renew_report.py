@@ -31,6 +31,7 @@ from .errors import (
     APIError,
     IdenticalCallLimitError,
     OutcomeUnknownError,
+    RenewalPendingError,
     ResponseError,
     RetryBudgetExhaustedError,
     TransportError,
@@ -70,6 +71,9 @@ class RenewReport:
     ``skipped`` holds orders not attempted (taken but never sent when the run was
     interrupted: safe to renew again); ``in_flight`` the orders whose renew was sent and never
     answered (they may or may not have been applied); ``would_renew`` a dry run's orders.
+    ``unknown`` holds renewals of this run whose outcome is unknown, ``pending`` orders not
+    sent because a renew of an earlier run is pending, ``already_renewed`` orders an earlier
+    run renewed for this period: all three are in the journal.
     """
 
     title: str
@@ -78,7 +82,11 @@ class RenewReport:
     would_renew: list[tuple[int, datetime | None]] = attrs.Factory(list)
     skipped: list[tuple[int, str]] = attrs.Factory(list)
     failed: list[tuple[int, BaseException]] = attrs.Factory(list)
+    unknown: list[tuple[int, OutcomeUnknownError]] = attrs.Factory(list)
+    pending: list[tuple[int, RenewalPendingError]] = attrs.Factory(list)
+    already_renewed: list[tuple[int, RenewalPendingError]] = attrs.Factory(list)
     in_flight: list[int] = attrs.Factory(list)
+    journal: str = ""
     interrupted: bool = False
     requests: int = 0
     retries: int = 0
@@ -86,12 +94,23 @@ class RenewReport:
     extra: dict[str, int] = attrs.Factory(dict)
 
     def add(self, outcome: Outcome[Any]) -> None:
-        if outcome.error is not None:
-            self.failed.append((outcome.order_id, outcome.error))
+        error = outcome.error
+        if isinstance(error, OutcomeUnknownError):
+            self.unknown.append((outcome.order_id, error))
+        elif isinstance(error, RenewalPendingError):
+            earlier = self.already_renewed if error.state == "renewed" else self.pending
+            earlier.append((outcome.order_id, error))
+        elif error is not None:
+            self.failed.append((outcome.order_id, error))
         elif outcome.dry_run:
             self.would_renew.append((outcome.order_id, outcome.expiration_date))
         else:
             self.renewed.append(outcome.order_id)
+
+    @property
+    def unsettled(self) -> bool:
+        """Renewals that may have been charged and are not known to be: exit code 3."""
+        return bool(self.unknown or self.pending or self.in_flight)
 
     @property
     def failed_by_reason(self) -> Counter[str]:
@@ -113,12 +132,23 @@ class RenewReport:
                 for i, e in sorted(self.failed, key=lambda pair: pair[0])
             ],
             "failed_by_reason": dict(sorted(self.failed_by_reason.items())),
+            "unknown": [
+                {"order_id": i, "message": str(e)} for i, e in sorted(self.unknown, key=_first)
+            ],
+            "pending": [_earlier(i, e) for i, e in sorted(self.pending, key=_first)],
+            "already_renewed": [
+                _earlier(i, e) for i, e in sorted(self.already_renewed, key=_first)
+            ],
             "in_flight": sorted(self.in_flight),
+            "journal": self.journal,
             "counts": {
                 "renewed": len(self.renewed),
                 "would_renew": len(self.would_renew),
                 "skipped": len(self.skipped),
                 "failed": len(self.failed),
+                "unknown": len(self.unknown),
+                "pending": len(self.pending),
+                "already_renewed": len(self.already_renewed),
                 "in_flight": len(self.in_flight),
             },
             "requests": self.requests,
@@ -129,6 +159,19 @@ class RenewReport:
                 key.removeprefix("fake: ").replace(" ", "_"): v for key, v in self.extra.items()
             },
         }
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
+
+
+def _earlier(order_id: int, error: RenewalPendingError) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "state": error.state,
+        "claimed_at": error.claimed_at.isoformat(),
+        "origin": error.origin,
+    }
 
 
 def renew_progress(console: Console, *, disable: bool) -> Progress:
@@ -158,9 +201,15 @@ def renew_summary(report: RenewReport) -> Table:
     else:
         table.add_row("renewed", f"[green]{len(report.renewed):,}[/]")
     table.add_row("skipped", f"{len(report.skipped):,}")
+    if report.already_renewed:
+        table.add_row("renewed by an earlier run", f"{len(report.already_renewed):,}")
     table.add_row("failed", f"[red]{len(report.failed):,}[/]" if report.failed else "0")
     for why, count in sorted(report.failed_by_reason.items()):
         table.add_row(f"  {escape(why)}", f"{count:,}")
+    if report.unknown:
+        table.add_row("outcome unknown (pending)", f"[yellow]{len(report.unknown):,}[/]")
+    if report.pending:
+        table.add_row("pending from an earlier run", f"[yellow]{len(report.pending):,}[/]")
     if report.interrupted:
         table.add_row("in flight when interrupted", f"[yellow]{len(report.in_flight):,}[/]")
     for key, value in report.extra.items():
@@ -169,6 +218,8 @@ def renew_summary(report: RenewReport) -> Table:
     table.add_row("retries", f"{report.retries:,}")
     table.add_row("wall time", f"{report.wall_time:.1f} s")
     table.add_row("requests per second", f"{report.requests_per_second:,.1f}")
+    if report.journal:
+        table.add_row("journal", escape(report.journal))
     return table
 
 
@@ -184,6 +235,25 @@ def failures_table(report: RenewReport) -> Table | None:
     table.add_column("Detail", overflow="fold")
     for order_id, error in shown:
         table.add_row(str(order_id), escape(reason(error)), escape(_detail(error)))
+    return table
+
+
+def table_of_pending(report: RenewReport) -> Table | None:
+    rows = [(i, "outcome unknown (this run)", "") for i, _ in report.unknown] + [
+        (i, "pending from an earlier run", f"{e.claimed_at:%Y-%m-%d %H:%M} UTC, {e.origin}")
+        for i, e in report.pending
+    ]
+    if not rows:
+        return None
+    shown = sorted(rows)[:_MAX_FAILED_ROWS]
+    more = len(rows) - len(shown)
+    caption = f"... and {more} more (--json lists them all)" if more else None
+    table = Table(title="Pending", title_justify="left", caption=caption, header_style="bold")
+    table.add_column("Order", justify="right", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Sent", overflow="fold")
+    for order_id, state, sent in shown:
+        table.add_row(str(order_id), state, escape(sent))
     return table
 
 
@@ -206,14 +276,23 @@ def show_report(out: Console, err: Console, report: RenewReport) -> None:
     failures = failures_table(report)
     if failures is not None:
         out.print(failures)
+    pending = table_of_pending(report)
+    if pending is not None:
+        out.print(pending)
+        err.print(
+            "[yellow]Pending:[/] these renewals may have been charged and are held in the "
+            "journal, so they are never sent again. Run [bold]openprovider-ssl journal "
+            "reconcile[/] to confirm those that were applied; release one only once you know "
+            "it was not charged ([bold]openprovider-ssl journal release ID --reason ...[/])."
+        )
     if report.interrupted:
         err.print("[yellow]Interrupted:[/] stopped cleanly; nothing more was sent.")
         if report.in_flight:
             ids = " ".join(str(i) for i in sorted(report.in_flight))
             err.print(
                 f"These {len(report.in_flight)} order(s) had a renew in flight (sent, not "
-                "answered): it may or may not have been applied. Check them with "
-                "[bold]openprovider-ssl orders get ID[/] before renewing again:"
+                "answered): it may or may not have been applied, and it is pending in the "
+                "journal ([bold]openprovider-ssl journal reconcile[/]):"
             )
             err.print(ids, soft_wrap=True)
         else:

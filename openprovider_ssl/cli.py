@@ -3,8 +3,9 @@
 This module assembles the click group and holds the commands on single orders; the bulk
 renewals (``renew-expiring``, ``orders renew``, ``demo``) are in ``_cli_renew``. Each command
 runs the SDK inside one ``asyncio.run`` (``_cli_session``); ``_cli_output`` and
-``_cli_renew_report`` draw the tables, the progress bar and the JSON. Exit codes: 0 all done,
-1 some order or call failed, 2 usage or credentials, 130 interrupted by Ctrl-C (after a clean
+``_cli_renew_report`` draw the tables, the progress bar and the JSON; ``_cli_journal`` holds
+the ``journal`` commands. Exit codes: 0 all done, 1 some order or call failed, 2 usage or
+credentials, 3 renewals pending or of unknown outcome, 130 interrupted by Ctrl-C (after a clean
 stop that lists the renewals that were in flight). Needs the ``cli`` extra (click and rich).
 """
 
@@ -25,6 +26,7 @@ except ModuleNotFoundError as exc:
 
 from . import __version__
 from . import _cli_output as out
+from ._cli_journal import journal
 from ._cli_renew import demo, orders_renew, renew_expiring
 from ._cli_session import EXIT_OK, Session, Target, json_option, run_command
 from ._converter import unstructure
@@ -53,6 +55,19 @@ order_id_arg = click.argument("order_id", metavar="ID", type=click.IntRange(min=
 )  # fmt: skip
 @click.option("--fake-seed", type=int, default=7, show_default=True, help="Seed of the --fake.")
 @click.option(
+    "--fake-renew-settles-after", type=click.FloatRange(0), default=0.0, show_default=True,
+    metavar="SECONDS",
+    help="The --fake charges a renew at once but moves the expiration only this much later "
+    "(0: at once).",
+)  # fmt: skip
+@click.option(
+    "--journal", metavar="PATH|URL", envvar="OPENPROVIDER_JOURNAL",
+    help="Where renewals are recorded before they are sent: a SQLite file, or a "
+    "postgresql:// URL shared by many hosts [default: "
+    "$XDG_STATE_HOME/openprovider-ssl/renewals.sqlite3; in memory with --fake]. "
+    "Also OPENPROVIDER_JOURNAL.",
+)  # fmt: skip
+@click.option(
     "-v", "--verbose", count=True, help="Show retries and waits as they happen; -vv every request."
 )
 @click.version_option(__version__, prog_name="openprovider-ssl")
@@ -62,7 +77,11 @@ def cli(ctx: click.Context, /, *, sandbox: bool, fake: bool, **options: Any) -> 
 
     Credentials come from OPENPROVIDER_TOKEN, or OPENPROVIDER_USERNAME and
     OPENPROVIDER_PASSWORD (and OPENPROVIDER_BASE_URL), as for Client.from_env().
-    Exit codes: 0 done, 1 some orders failed, 2 usage or credentials, 130 interrupted.
+    Every renew is recorded in the renewal journal before it is sent, and never sent twice.
+
+    Exit codes: 0 done, 1 some orders failed (refused, nothing charged), 2 usage or
+    credentials, 3 some renewals pending or of unknown outcome (see `journal reconcile`),
+    130 interrupted.
     """
     if sandbox and fake:
         raise click.UsageError("--sandbox and --fake exclude each other")
@@ -190,6 +209,7 @@ def orders_update(target: Target, /, *, order_id: int, as_json: bool, **fields: 
 cli.add_command(renew_expiring)
 orders.add_command(orders_renew)
 cli.add_command(demo)
+cli.add_command(journal)
 
 
 def main() -> None:

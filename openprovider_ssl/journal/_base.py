@@ -246,6 +246,12 @@ class GroupCommit:
                     if not isinstance(error, Exception):
                         raise
                     continue
+                if len(results) != len(batch):
+                    wrong = RuntimeError("the journal answered a batch with the wrong count")
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(wrong)
+                    continue
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
@@ -288,12 +294,18 @@ class StoredJournal(RenewalJournal):
         await self._group.drain()
 
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
+        if isinstance(order_id, bool) or not isinstance(order_id, int) or not 0 < order_id < 2**63:
+            # Checked here: a bad id in a batch would fail every other claim committed with it.
+            raise ValidationError("order_id", "must be a positive integer")
         future = self._group.submit(ClaimOp(order_id, expiration, self._claim_id()))
         try:
             result = await asyncio.shield(future)
         except asyncio.CancelledError:
             # Cancelled before anything was sent: a claim committed anyway is freed again.
-            future.add_done_callback(self._abandon_late_claim)
+            if future.done():
+                self._abandon_late_claim(future)
+            else:
+                future.add_done_callback(self._abandon_late_claim)
             raise
         if isinstance(result, Claim):
             return result

@@ -32,11 +32,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS = 1 << 34  # epoch seconds up to the year 2514
 
 
+#: seq, at, order id, claim id, event, expiration, error, reason
+_Row = tuple[int, datetime, int, str, Event, datetime | None, str, str]
+
+
 def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
     """A renewal in one int: the expiration in whole seconds rounded up (a later expiration
     within that second counts as the same one: refused, the safe side) and the claim time."""
     shown = 0 if expiration is None else -((_EPOCH - expiration) // timedelta(seconds=1))
-    return shown * _SECONDS + (claimed_at - _EPOCH) // timedelta(seconds=1)
+    # The claim time rounded up too: the hold never ends early.
+    return shown * _SECONDS - ((_EPOCH - claimed_at) // timedelta(seconds=1))
 
 
 def _unpack(order_id: int, packed: int, origin: Any) -> ClaimRecord:
@@ -60,7 +65,7 @@ class MemoryJournal(RenewalJournal):
         # order id -> (claim id, expiration, claimed at, last error): made a record when read.
         self._pending: dict[int, tuple[str, datetime | None, datetime, str]] = {}
         self._renewed: dict[int, int] = {}
-        self._history: deque[tuple[Any, ...]] = deque(maxlen=history)
+        self._history: deque[_Row] = deque(maxlen=history)
         self._seq = 0
 
     def __repr__(self) -> str:
@@ -140,8 +145,9 @@ class MemoryJournal(RenewalJournal):
 
     async def _operate(self, op: OperatorOp) -> Result:
         state = SETTLES[op.event]
-        if state is None:
-            return None
+        pending = self._pending.get(op.order_id)
+        if state is None or pending is None or op.claim_id not in (None, pending[0]):
+            return None  # nothing to decide: no event either, as plan() adds none
         held = self._settle(op.order_id, op.claim_id, op.event, reason=op.reason)
         if held is None:
             return None
@@ -173,11 +179,11 @@ class MemoryJournal(RenewalJournal):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[JournalEntry]:
-        origin = self.origin
+        host, pid, run = self.origin.host, self.origin.pid, self.origin.run
         return [
-            JournalEntry(*row, origin.host, origin.pid, origin.run)
-            for row in self._history
-            if (order_id is None or row[2] == order_id)
-            and (since is None or row[1] >= since)
-            and (until is None or row[1] < until)
+            JournalEntry(seq, at, oid, claim_id, event, expiration, error, reason, host, pid, run)
+            for seq, at, oid, claim_id, event, expiration, error, reason in self._history
+            if (order_id is None or oid == order_id)
+            and (since is None or at >= since)
+            and (until is None or at < until)
         ]

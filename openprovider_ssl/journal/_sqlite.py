@@ -144,10 +144,10 @@ class SqliteJournal(StoredJournal):
             return
         await super().close()
         db, self._db = self._db, None
-        await self._run(db.close)
-        assert self._thread is not None
-        self._thread.shutdown(wait=True)
-        self._thread = None
+        thread, self._thread = self._thread, None
+        assert thread is not None and db is not None
+        await asyncio.get_running_loop().run_in_executor(thread, db.close)
+        thread.shutdown(wait=True)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -264,14 +264,7 @@ async def test_operator_decisions_are_validated(journal: RenewalJournal) -> None
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "memory",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: MemoryJournal._operate adds a released/confirmed event to the "
-                "history when it decides nothing (plan() adds none)",
-            ),
-        ),
+        "memory",
         "sqlite",
     ],
 )
@@ -446,14 +439,7 @@ async def test_a_renewal_without_a_known_expiration_blocks_any_expiration_until_
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "memory",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: MemoryJournal keeps a renewal's claim time rounded down to the "
-                "second, so its hold ends up to a second early",
-            ),
-        ),
+        "memory",
         "sqlite",
     ],
 )
@@ -825,12 +811,6 @@ async def test_sqlite_claim_cancelled_just_after_its_commit_is_abandoned(tmp_pat
         await again.claim(5, EXPIRES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StoredJournal.claim leaves the abandon to a done callback that runs after "
-    "close() drained, so it reopens the journal while it closes and fails: the claim stays "
-    "pending",
-)
 async def test_sqlite_claim_cancelled_just_after_its_commit_then_closed_is_abandoned(
     tmp_path: Path,
 ) -> None:

@@ -12,7 +12,10 @@ milliseconds where production waits seconds (small ``RetryPolicy`` waits, 50 ms 
 Asserted from the fake, not from the client's word:
 
 * every order has exactly one outcome, in both runs;
-* no order was renewed twice (the fake counts every renewal it applies);
+* no order was renewed twice (the fake counts every renewal it charges), under both renew
+  models of BEHAVIOUR.md: the expiration moving at once, or only long after (when a second
+  renew would be charged again);
+* every renewal of unknown outcome is pending in the client's journal;
 * every order reported renewed was renewed on the fake; every order the fake renewed was
   reported renewed or reported as unknown (``OutcomeUnknownError``): nothing is charged
   silently; an order reported failed for any other reason was not renewed;
@@ -59,7 +62,16 @@ async def scaled_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def soak_client(fake: Any) -> op.Client:
+#: The renew models of BEHAVIOUR.md: the expiration moves at once, or only when the CA issues
+#: (here: long after the run), while a second renew would be charged again. The second model
+#: also soaks the durable SQLite journal.
+MODELS = [
+    pytest.param(0.0, False, id="immediate"),
+    pytest.param(3600.0, True, id="settles-later-sqlite"),
+]
+
+
+def soak_client(fake: Any, journal: op.RenewalJournal | None = None) -> op.Client:
     policy = op.RetryPolicy(
         attempts=4,
         initial_wait=0.01,
@@ -80,6 +92,7 @@ def soak_client(fake: Any) -> op.Client:
         limits=limits,
         max_connections=200,
         timeout=30.0,
+        journal=journal,
     )
 
 
@@ -91,16 +104,20 @@ def kind(outcome: Any, ok: str) -> str:
     return type(outcome.error).__name__
 
 
+@pytest.mark.parametrize(("settles_after", "durable"), MODELS)
 async def test_soak_under_every_fault_at_once(
     soak: Soak,
     watch: SecretWatch,
     serve: Callable[..., ThreadedFake],
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    settles_after: float,
+    durable: bool,
 ) -> None:
     n = soak.orders
     served = serve(
         orders=n, seed=2026, expiring_share=1.0, password=PASSWORD, latency=0.001,
-        latency_jitter=0.004,
+        latency_jitter=0.004, renew_settles_after=settles_after,
     )  # fmt: skip
     fake = served.fake
     issued: list[str] = []
@@ -108,7 +125,8 @@ async def test_soak_under_every_fault_at_once(
     fake.tokens.issue = lambda now, ip=None: issued.append(issue(now, ip)) or issued[-1]  # type: ignore[method-assign]
     tasks_before = asyncio.all_tasks()
     started = time.monotonic()
-    client = soak_client(fake)
+    journal = op.SqliteJournal(tmp_path / "renewals.sqlite3") if durable else None
+    client = soak_client(fake, journal)
     watch.thing(client)
     async with client:
         # What a user does: list the orders to renew (the expiration dates let an
@@ -144,6 +162,9 @@ async def test_soak_under_every_fault_at_once(
                   False),
         )  # fmt: skip
         watch.thing(client)
+        pending_in_journal = {r.order_id for r in await client.journal.pending()}
+    if journal is not None:
+        await journal.close()
     elapsed = time.monotonic() - started
     await asyncio.sleep(0)
     pending = asyncio.all_tasks() - tasks_before
@@ -165,6 +186,8 @@ async def test_soak_under_every_fault_at_once(
     assert reported <= renewed_on_fake, "reported renewed, not renewed on the fake"
     assert renewed_on_fake - reported <= unknown, "renewed on the fake, never reported"
     assert not failed & renewed_on_fake, "reported failed, yet renewed on the fake"
+    assert pending_in_journal == unknown, "an unknown renewal is not pending in the journal"
+    fake.advance_time(settles_after + 1)  # let the certificate authority issue
     for order_id in reported:
         expiration = fake.orders[order_id].expiration_date
         assert expiration is not None and expiration > before[order_id]
@@ -191,6 +214,10 @@ async def test_soak_under_every_fault_at_once(
             f"  requests: {stats.total} ({dict(sorted(stats.requests.items()))})",
             f"  amplification: {amplification:.2f} requests per operation"
             f" (bound {MAX_AMPLIFICATION})",
+            f"  renew model: settles after {settles_after:g} s, journal "
+            f"{'SQLite' if durable else 'memory'}; orders charged twice: "
+            f"{sum(1 for c in stats.renewals.values() if c > 1)}; orders without an outcome: "
+            f"{len(set(fake.orders) - {o.order_id for o in renewals})}",
             f"  renew outcomes: {dict(renew_kinds)}; renewed on the fake: {len(renewed_on_fake)}"
             f" (of the {len(unknown)} unknown: {len(unknown & renewed_on_fake)} renewed,"
             f" {len(unknown & as_ids)} given as bare ids)",
