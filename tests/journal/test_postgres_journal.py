@@ -10,17 +10,13 @@ import getpass
 import inspect
 import io
 import json
-import os
 import random
-import select
-import signal
 import subprocess
 import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,14 +28,12 @@ from openprovider_ssl.errors import RenewalPendingError, ValidationError
 from openprovider_ssl.journal import Claim, ClaimRecord, MemoryJournal, RenewalJournal, _postgres
 
 from . import test_memory_and_sqlite as shared
-from ._journals import T0, Clock
+from ._journals import T0, Clock, kill, read_line, spawn
 
 PostgresJournal: Any = None if psycopg is None else openprovider_ssl.journal.PostgresJournal
 HOLD = shared.HOLD
 EXPIRES = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 SECRET = "S3cret-pw_never_shown"
-WORKER = Path(__file__).with_name("_postgres_worker.py")
-PACKAGE_ROOT = Path(openprovider_ssl.__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -483,43 +477,11 @@ async def test_a_password_echoed_by_the_server_is_cut_out(
 # -- separate processes -------------------------------------------------------------------------
 
 
-def spawn(*args: object) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *map(str, args)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    line = proc.stdout.readline() if ready else ""
-    if not line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise AssertionError(f"the worker said nothing within {timeout} s; stderr:\n{err}")
-    return line.strip()
-
-
 def stop(*workers: subprocess.Popen[str]) -> None:
     for worker in workers:
         if worker.poll() is None:
             worker.kill()
             worker.communicate(timeout=10)
-
-
-def kill(proc: subprocess.Popen[str]) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=10) == -signal.SIGKILL
-    proc.communicate(timeout=10)
 
 
 posix = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select are POSIX")

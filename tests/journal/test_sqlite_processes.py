@@ -5,11 +5,7 @@ SIGKILLed (it was committed before ``claim()`` returned)."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import sqlite3
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,48 +13,14 @@ from typing import Any
 
 import pytest
 
-import openprovider_ssl
 from openprovider_ssl.errors import RenewalPendingError
 from openprovider_ssl.journal import SqliteJournal
 
+from ._journals import kill, read_line, spawn
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select are POSIX")
 
-WORKER = Path(__file__).with_name("_sqlite_worker.py")
-#: The package the test imported, for the workers too (a checkout, or a copy of it).
-PACKAGE_ROOT = Path(openprovider_ssl.__file__).resolve().parents[1]
 ORDERS = 1_000
-
-
-def spawn(*args: object) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *map(str, args)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    line = proc.stdout.readline() if ready else ""
-    if not line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise AssertionError(f"the worker said nothing within {timeout} s; stderr:\n{err}")
-    return line.strip()
-
-
-def kill(proc: subprocess.Popen[str]) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=10) == -signal.SIGKILL
-    proc.communicate(timeout=10)
 
 
 @pytest.mark.parametrize("processes", [2, 3])

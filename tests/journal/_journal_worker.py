@@ -1,11 +1,13 @@
-"""A process of its own on a shared PostgresJournal, for ``test_postgres_journal.py``.
+"""A process of its own on a shared journal, for the process tests of ``tests/journal``.
 
-python _postgres_worker.py race URL SCHEMA ORDERS SEED CONCURRENCY
-    claims orders 1..ORDERS in a shuffled order, settles every granted claim "renewed",
+WHERE is a SQLite file's path, or a PostgreSQL URL followed by its SCHEMA:
+
+python _journal_worker.py race WHERE ORDERS SEED CONCURRENCY
+    claims orders 1..ORDERS in a shuffled order, settling "renewed" after each granted claim;
     prints "ready" once open, waits for a line on stdin to start, then prints a JSON summary;
-python _postgres_worker.py hold URL SCHEMA ORDER_ID
+python _journal_worker.py hold WHERE ORDER_ID
     claims one order, prints "claimed", then sleeps (to be killed);
-python _postgres_worker.py stream URL SCHEMA ORDERS CONCURRENCY
+python _journal_worker.py stream WHERE ORDERS CONCURRENCY
     claims orders 1..ORDERS and prints "granted ID" as each claim returns, never settling (a
     renew sent, then a crash), then sleeps (to be killed).
 """
@@ -18,15 +20,20 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from openprovider_ssl.errors import RenewalPendingError
-from openprovider_ssl.journal import PostgresJournal
+from openprovider_ssl.journal import PostgresJournal, SqliteJournal
+from openprovider_ssl.journal._base import StoredJournal
 
 EXPIRES = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 
 
-async def race(url: str, schema: str, orders: int, seed: int, concurrency: int) -> None:
+Opener = Callable[[], StoredJournal]
+
+
+async def race(open_journal: Opener, orders: int, seed: int, concurrency: int) -> None:
     ids = list(range(1, orders + 1))
     draw = random.Random(seed)
     draw.shuffle(ids)
@@ -53,7 +60,7 @@ async def race(url: str, schema: str, orders: int, seed: int, concurrency: int) 
                 errors.append(f"settle {order_id}: {type(error).__name__}: {error}")
 
     commits: list[int] = []
-    async with PostgresJournal(url, schema=schema) as journal:
+    async with open_journal() as journal:
         commit = journal._commit
 
         async def counted(ops: list) -> list:  # type: ignore[type-arg]
@@ -78,15 +85,15 @@ async def race(url: str, schema: str, orders: int, seed: int, concurrency: int) 
     print(json.dumps(summary), flush=True)
 
 
-async def hold(url: str, schema: str, order_id: int) -> None:
-    journal = PostgresJournal(url, schema=schema)
+async def hold(open_journal: Opener, order_id: int) -> None:
+    journal = open_journal()
     await journal.open()
     await journal.claim(order_id, EXPIRES)
     print("claimed", flush=True)
     await asyncio.sleep(60)
 
 
-async def stream(url: str, schema: str, orders: int, concurrency: int) -> None:
+async def stream(open_journal: Opener, orders: int, concurrency: int) -> None:
     gate = asyncio.Semaphore(concurrency)
 
     async def claim(order_id: int) -> None:
@@ -94,7 +101,7 @@ async def stream(url: str, schema: str, orders: int, concurrency: int) -> None:
             await journal.claim(order_id, EXPIRES)
             print(f"granted {order_id}", flush=True)
 
-    journal = PostgresJournal(url, schema=schema)
+    journal = open_journal()
     await journal.open()
     await asyncio.gather(*(claim(i) for i in range(1, orders + 1)))
     print("done", flush=True)
@@ -102,14 +109,24 @@ async def stream(url: str, schema: str, orders: int, concurrency: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    mode, url, schema, *rest = argv
+    mode, where, *rest = argv
+    if where.startswith(("postgresql://", "postgres://")):
+        schema, *rest = rest
+
+        def open_journal() -> StoredJournal:
+            return PostgresJournal(where, schema=schema)
+    else:
+
+        def open_journal() -> StoredJournal:
+            return SqliteJournal(where)
+
     numbers = [int(n) for n in rest]
     if mode == "race":
-        asyncio.run(race(url, schema, *numbers))
+        asyncio.run(race(open_journal, *numbers))
     elif mode == "hold":
-        asyncio.run(hold(url, schema, *numbers))
+        asyncio.run(hold(open_journal, *numbers))
     elif mode == "stream":
-        asyncio.run(stream(url, schema, *numbers))
+        asyncio.run(stream(open_journal, *numbers))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
