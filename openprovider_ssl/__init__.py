@@ -44,6 +44,8 @@ from .journal import (
     SqliteJournal,
 )
 from .models import (
+    DEFAULT_RENEWAL_WINDOW_DAYS,
+    MAX_RENEWAL_WINDOW_DAYS,
     RENEW_WINDOW,
     UPDATABLE_FIELDS,
     ApiWarning,
@@ -92,6 +94,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_RENEWAL_WINDOW_DAYS",
+    "MAX_RENEWAL_WINDOW_DAYS",
     "PRODUCTION_URL",
     "RENEW_WINDOW",
     "SANDBOX_URL",

@@ -75,6 +75,11 @@ class Orders:
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    @property
+    def renewal_window_days(self) -> int:
+        """The client's renewal window in days (``Client(renewal_window_days=...)``)."""
+        return self._client.renewal_window_days
+
     async def get(self, order_id: int) -> Order:
         """The order with every field the API returns."""
         oid = check.order_id(order_id)
@@ -331,7 +336,8 @@ class Orders:
         enable_dns_automation: bool | None = None,
         known_expiration: datetime | None = None,
     ) -> Renewed:
-        """Renew an active order that expires within 30 days. Renewals are charged.
+        """Renew an active order that expires within the renewal window (30 days unless your
+        account allows more: ``Client(renewal_window_days=...)``). Renewals are charged.
 
         The renew is claimed in the client's journal before it is sent (``RenewalPendingError``,
         with nothing sent, while an earlier renew of the order is pending or renewed it for
@@ -414,7 +420,7 @@ class Orders:
     def renew_expiring(
         self,
         *,
-        within_days: float = 30,
+        within_days: float | None = None,
         dry_run: bool = False,
         concurrency: int = 20,
         progress: ProgressHook | None = None,
@@ -422,8 +428,10 @@ class Orders:
         now: datetime | None = None,
     ) -> BulkRun[Renewed]:
         """Renew every active order that expires within ``within_days`` (soonest first; the
-        whole list is read before the first renew). ``dry_run=True`` only lists them, as
-        outcomes with ``dry_run`` set. See ``BulkRun``."""
+        whole list is read before the first renew). ``within_days`` defaults to the client's
+        renewal window (``renewal_window_days``, 30 unless set) and may not exceed it (a
+        ``ValidationError``, nothing sent). ``dry_run=True`` only lists them, as outcomes with
+        ``dry_run`` set. See ``BulkRun``."""
         return bulk.renew_expiring(
             self,
             within_days=within_days,

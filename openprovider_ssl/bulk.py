@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from . import _validation as check
 from ._runner import BulkRun, Outcome, Progress, ProgressHook, RunState
 from .errors import ValidationError
-from .models import RENEW_WINDOW, Order, Renewed, Updated
+from .models import DEFAULT_RENEWAL_WINDOW_DAYS, Order, Renewed, Updated
+from .models._orders import renewal_window
 
 if TYPE_CHECKING:
     from ._orders import Orders
@@ -184,15 +185,18 @@ def _update_fields(orders: Orders) -> frozenset[str]:
 def renew_expiring(
     orders: Orders,
     *,
-    within_days: float = 30,
+    within_days: float | None = None,
     dry_run: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: ProgressHook | None = None,
     enable_dns_automation: bool | None = None,
     now: datetime | None = None,
 ) -> BulkRun[Renewed]:
-    """Renew the active orders that expire within ``within_days`` (at most the 30-day renew
-    window), soonest first.
+    """Renew the active orders that expire within ``within_days``, soonest first.
+
+    ``within_days`` defaults to the client's renewal window (``Client(renewal_window_days=N)``,
+    30 days unless set) and may not exceed it: a wider look-ahead is a ``ValidationError``
+    (nothing sent) rather than a silent cut, since the server would refuse those renews.
 
     All pages are listed before the first renew, because each renewed order leaves the list of
     expiring orders and would shift the pages under a listing still in progress; only ids and
@@ -200,13 +204,25 @@ def renew_expiring(
     order (``dry_run`` set, ``result`` None) and renews nothing. ``now`` (default: the current
     time) is what "expires within" is measured from.
     """
+    window_days = renewal_window(
+        getattr(orders, "renewal_window_days", DEFAULT_RENEWAL_WINDOW_DAYS)
+    ).days
+    if within_days is None:
+        within_days = window_days
     if isinstance(within_days, bool) or not isinstance(within_days, int | float):
         raise ValidationError("within_days", "must be a number of days")
     if not 0 < within_days < 36_500:
         raise ValidationError("within_days", "must be more than 0")
+    if within_days > window_days:
+        raise ValidationError(
+            "within_days",
+            f"must be at most the client's renewal window of {window_days} days, got "
+            f"{within_days:g}; if your Openprovider account renews earlier, make the client "
+            "with renewal_window_days=N (at most 90)",
+        )
     if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
         raise ValidationError("now", "must be a timezone-aware datetime")
-    window = min(timedelta(days=within_days), RENEW_WINDOW)
+    window = timedelta(days=within_days)
     listing = orders.list(
         status=["ACT"], show_expiring=True, order_by=("expiration_date", "asc"), page_size=1000
     )
@@ -218,7 +234,7 @@ def renew_expiring(
             expiration = order.expiration_date
             if (
                 expiration is not None
-                and order.can_renew(current)
+                and order.can_renew(current, window_days=window_days)
                 and expiration <= current + window
             ):
                 ids.append(order.id)

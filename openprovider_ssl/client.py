@@ -7,6 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Awaitable, Mapping
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -30,7 +31,8 @@ from .errors import (
     ValidationError,
 )
 from .journal import MemoryJournal, RenewalJournal
-from .models import LoginData
+from .models import DEFAULT_RENEWAL_WINDOW_DAYS, LoginData
+from .models._orders import renewal_window
 from .retry import RetryPolicy
 
 __all__ = ["PRODUCTION_URL", "SANDBOX_URL", "Client", "ClientStats"]
@@ -70,6 +72,12 @@ class Client:
     give a ``SqliteJournal`` or ``PostgresJournal`` so that no renew is sent twice across
     restarts, runs and hosts; without one, a ``MemoryJournal`` keeps the same rules for this
     client's lifetime. The client never closes a journal it was given.
+
+    ``renewal_window_days`` (1 to 90, default 30) is how many days before expiration an order
+    may be renewed: the guide this SDK was built from says 30, the current public version of
+    it says 90. ``renew_expiring`` looks that far ahead at most, and ``client.renewal_window``
+    is what to pass on to ``Order.can_renew``. Set it to what your account allows: a wider
+    window than the server's only earns refusals (code 10004), never a charge.
     """
 
     def __init__(
@@ -87,7 +95,9 @@ class Client:
         allow_insecure_http: bool = False,
         login_ip: str = "0.0.0.0",
         journal: RenewalJournal | None = None,
+        renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
     ) -> None:
+        self._renewal_window = renewal_window(renewal_window_days)
         if token is not None and (username is not None or password is not None):
             raise ValidationError("credentials", "give a token or username/password, not both")
         if token is not None:
@@ -165,8 +175,17 @@ class Client:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
         """A client configured from ``OPENPROVIDER_TOKEN`` or ``OPENPROVIDER_USERNAME`` and
-        ``OPENPROVIDER_PASSWORD``, and ``OPENPROVIDER_BASE_URL``; keyword arguments win."""
+        ``OPENPROVIDER_PASSWORD``, ``OPENPROVIDER_BASE_URL`` and
+        ``OPENPROVIDER_RENEWAL_WINDOW_DAYS`` (1 to 90); keyword arguments win."""
         env = os.environ if environ is None else environ
+        window = env.get("OPENPROVIDER_RENEWAL_WINDOW_DAYS")
+        if window and "renewal_window_days" not in kwargs:
+            name = "OPENPROVIDER_RENEWAL_WINDOW_DAYS"
+            try:
+                days: object = int(window.strip())
+            except ValueError:
+                days = window
+            kwargs["renewal_window_days"] = renewal_window(days, name).days
         # Credentials given as arguments win: an environment token must not clash with them.
         if "token" not in kwargs:
             if env.get("OPENPROVIDER_TOKEN") and not {"username", "password"} & kwargs.keys():
@@ -177,6 +196,16 @@ class Client:
         if env.get("OPENPROVIDER_BASE_URL"):
             kwargs.setdefault("base_url", env["OPENPROVIDER_BASE_URL"])
         return cls(**kwargs)
+
+    @property
+    def renewal_window(self) -> timedelta:
+        """How long before expiration an order may be renewed (``renewal_window_days``)."""
+        return self._renewal_window
+
+    @property
+    def renewal_window_days(self) -> int:
+        """The renewal window in days, 1 to 90 (default 30): pass it to ``Order.can_renew``."""
+        return self._renewal_window.days
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r}, auth={self._auth!r})"

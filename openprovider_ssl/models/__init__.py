@@ -34,6 +34,8 @@ from ._common import (
     Updated,
 )
 from ._orders import (
+    DEFAULT_RENEWAL_WINDOW_DAYS,
+    MAX_RENEWAL_WINDOW_DAYS,
     RENEW_WINDOW,
     UPDATABLE_FIELDS,
     DomainValidationStatuses,
@@ -62,6 +64,8 @@ from ._requests import (
 )
 
 __all__ = [
+    "DEFAULT_RENEWAL_WINDOW_DAYS",
+    "MAX_RENEWAL_WINDOW_DAYS",
     "RENEW_WINDOW",
     "UPDATABLE_FIELDS",
     "ApiWarning",

@@ -9,11 +9,38 @@ from types import MappingProxyType
 
 import attrs
 
+from ..errors import ValidationError
 from ._common import ApiWarning, DomainValidationMethod
 from ._requests import UpdateOrderRequest
 
-RENEW_WINDOW = timedelta(days=30)
-"""A certificate may be renewed once it expires within this window (guide 10)."""
+DEFAULT_RENEWAL_WINDOW_DAYS = 30
+"""The default renewal window in days: what the Openprovider guide this SDK was built from says
+(guide 10). The current public version of that guide says 90; see ``MAX_RENEWAL_WINDOW_DAYS``."""
+
+MAX_RENEWAL_WINDOW_DAYS = 90
+"""The widest renewal window a client (or the fake) accepts, in days: the current public guide's
+90 days."""
+
+RENEW_WINDOW = timedelta(days=DEFAULT_RENEWAL_WINDOW_DAYS)
+"""The default renewal window: a certificate may be renewed once it expires within it.
+
+It is only the default: ``Client(renewal_window_days=N)`` (1 to 90) and
+``Order.can_renew(window_days=N)`` take another."""
+
+
+def renewal_window(days: object, name: str = "renewal_window_days") -> timedelta:
+    """``days`` (a whole number from 1 to ``MAX_RENEWAL_WINDOW_DAYS``) as a ``timedelta``;
+    anything else is a ``ValidationError`` naming ``name``."""
+    if (
+        isinstance(days, bool)
+        or not isinstance(days, int)
+        or not 1 <= days <= MAX_RENEWAL_WINDOW_DAYS
+    ):
+        raise ValidationError(
+            name,
+            f"must be a whole number of days from 1 to {MAX_RENEWAL_WINDOW_DAYS}, got {days!r}",
+        )
+    return timedelta(days=int(days))
 
 
 class OrderStatus(enum.StrEnum):
@@ -152,15 +179,24 @@ class Order:
             return True
         return self.expiration_date is not None and self.expiration_date <= _utc_now(now)
 
-    def can_renew(self, now: datetime | None = None) -> bool:
-        """True if renew is allowed: ACT, not expired, expiring within ``RENEW_WINDOW``.
+    def can_renew(
+        self, now: datetime | None = None, *, window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS
+    ) -> bool:
+        """True if renew is allowed: ACT, not expired, expiring within ``window_days`` days.
 
-        The window's far edge is inclusive: exactly 30 days before expiration qualifies.
+        ``window_days`` is the renewal window, 1 to 90 (default 30, ``RENEW_WINDOW``); pass
+        ``client.renewal_window_days`` to use the client's setting. Its far edge is inclusive:
+        exactly ``window_days`` days before expiration qualifies.
         """
+        window = (
+            RENEW_WINDOW
+            if window_days == DEFAULT_RENEWAL_WINDOW_DAYS and type(window_days) is int
+            else renewal_window(window_days, "window_days")
+        )
         if self.status != OrderStatus.ACT or self.expiration_date is None:
             return False
         current = _utc_now(now)
-        return current < self.expiration_date <= current + RENEW_WINDOW
+        return current < self.expiration_date <= current + window
 
     def updatable_fields(self) -> frozenset[str]:
         """Names of ``UpdateOrderRequest`` fields an update may change in this status."""

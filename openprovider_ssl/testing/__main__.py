@@ -8,6 +8,7 @@ only the JSON line). Control endpoints for other processes, outside ``/v1beta``,
 (``{"seconds": N}``, 0 ends it), ``GET /_fake/orders/{id}``, ``GET /_fake/renewable``.
 
 ``--renew-settles-after S`` and ``--refuse-pending-renew`` choose the renew model,
+``--renewal-window-days N`` (1 to 90, default 30) how early a renew is accepted,
 ``--strict-requests`` refuses unknown fields and mismatched ids (stricter than the real API).
 """
 
@@ -66,6 +67,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="refuse (10004) a renew while one of the same order is pending",
     )
     p.add_argument(
+        "--renewal-window-days",
+        type=int,
+        choices=range(1, 91),
+        default=30,
+        metavar="DAYS",
+        help="accept a renew from DAYS days before expiration, 1 to 90 (default 30, as the "
+        "guide the fake was built from says; the current public guide says 90)",
+    )
+    p.add_argument(
         "--strict-requests",
         action="store_true",
         help="refuse unknown fields and a body id other than the path's (the real API "
@@ -102,6 +112,7 @@ def build(args: argparse.Namespace) -> FakeOpenprovider:
         faults_on_login=args.faults_on_login,
         renew_settles_after=args.renew_settles_after,
         refuse_pending_renew=args.refuse_pending_renew,
+        renewal_window_days=args.renewal_window_days,
         strict_requests=args.strict_requests,
     )
 

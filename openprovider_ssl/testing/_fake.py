@@ -18,7 +18,7 @@ from ._faults import FakeStats, Faults
 from ._generate import HANDLES, generate_orders
 from ._limits import IdenticalBudget, LoginGuard, TokenBucket, TokenStore
 from ._renewals import Renewals
-from ._state import Order, OrderStore
+from ._state import Order, OrderStore, checked_window
 
 TWO_DAYS = 2 * 24 * 3600.0
 
@@ -50,6 +50,13 @@ class FakeOpenprovider:
     expiration only ``S`` seconds of :meth:`clock` later, and a second renew meanwhile is
     charged again, unless ``refuse_pending_renew=True`` (then 10004, nothing charged). Both
     are attributes a test may change while the fake runs.
+
+    The renew window: a renew is accepted (and ``show_expiring`` lists the order) from
+    ``renewal_window_days`` days before expiration, 1 to 90. The default, 30, is what the
+    guide this fake was built from says (BEHAVIOUR.md, "Renew"); the current public version of
+    that guide says 90, so ``renewal_window_days=90`` models it. Generated orders do not depend
+    on it: the ``expiring_share`` expire within 29 days, the other ACT ones in 31 days or more
+    (so a wider window makes more of them renewable).
 
     Modelled, not documented by Openprovider: the required fields (``_spec.REQUIRED``), the
     CSR key sizes (2048, 3072, 4096), the product catalogue and its periods, the validation
@@ -95,6 +102,7 @@ class FakeOpenprovider:
         faults_on_login: bool = False,
         renew_settles_after: float = 0.0,
         refuse_pending_renew: bool = False,
+        renewal_window_days: int = 30,
         strict_requests: bool = False,
         shutdown_timeout: float = 1.0,
     ) -> None:
@@ -126,7 +134,7 @@ class FakeOpenprovider:
         self.otp_serial = 0
         self._offset = 0.0
         self._maintenance_until = 0.0
-        self.store = OrderStore(self.now)
+        self.store = OrderStore(self.now, renew_window=checked_window(renewal_window_days))
         for order in generate_orders(orders, seed, self.now(), expiring_share):
             self.store.orders[order.id] = order
         self.store.next_id = 100_001 + orders
@@ -244,6 +252,16 @@ class FakeOpenprovider:
     def refuse_pending_renew(self, refuse: bool) -> None:
         self.renewals.refuse_pending = bool(refuse)
 
+    @property
+    def renewal_window_days(self) -> int:
+        """Days before expiration from which a renew is accepted, 1 to 90 (default 30); a
+        test may change it while the fake runs."""
+        return self.store.renew_window.days
+
+    @renewal_window_days.setter
+    def renewal_window_days(self, days: int) -> None:
+        self.store.renew_window = checked_window(days)
+
     def settle_renewals(self) -> int:
         """Apply the pending renewals that are due; returns how many. Requests, lists,
         :attr:`orders`, :meth:`order`, :meth:`renewable_ids` and :meth:`advance_time` do it."""
@@ -314,8 +332,9 @@ class FakeOpenprovider:
         return self.store.orders[order_id]
 
     def renewable_ids(self) -> list[int]:
-        """Ids of orders a renew would accept right now (ACT, expiring within 30 days, and
-        under the refusing model no renewal pending), in the order they were added."""
+        """Ids of orders a renew would accept right now (ACT, expiring within the renew
+        window, ``renewal_window_days``, and under the refusing model no renewal pending), in
+        the order they were added."""
         self.settle_renewals()
         now, accepts = self.now(), self.renewals.accepts
         return [o.id for o in self.store.orders.values() if accepts(o, now)]
@@ -381,4 +400,5 @@ class FakeOpenprovider:
             "strict_requests": self.strict_requests,
             "renew_settles_after": self.renew_settles_after,
             "refuse_pending_renew": self.refuse_pending_renew,
+            "renewal_window_days": self.renewal_window_days,
         }

@@ -1,7 +1,8 @@
 """The renew models of BEHAVIOUR.md ("Renew"): when an accepted renew moves the expiration.
 
 * immediate (``settles_after == 0``, the default): the expiration moves by the period at once,
-  so a second renew is refused (the order left the 30-day window);
+  so a second renew is refused (the order left the renew window: 30 days unless the fake was
+  made with ``renewal_window_days``, up to 90);
 * settles later (``settles_after > 0``): charged at once, the order keeps its old expiration
   for that many seconds of the fake's clock, then it moves; a second renew meanwhile is
   accepted and charged again;
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ._errors import RENEW_NOT_ALLOWED, ApiError
 from ._state import RENEW_WINDOW, Order, OrderStore, add_years, fmt
@@ -24,15 +25,16 @@ from ._state import RENEW_WINDOW, Order, OrderStore, add_years, fmt
 IN_PROGRESS = "a renewal of this order is already in progress"
 
 
-def check_renewable(order: Order, now: datetime) -> None:
-    """Guide 10: ACT, not expired, expiring within the 30-day window; else 10004."""
+def check_renewable(order: Order, now: datetime, window: timedelta = RENEW_WINDOW) -> None:
+    """Guide 10: ACT, not expired, expiring within the renew ``window`` (30 days unless
+    given); else 10004."""
     exp = order.expiration_date
     if order.status != "ACT":
         raise ApiError(RENEW_NOT_ALLOWED, f"order is in status {order.status}, renew needs ACT")
     if exp is None or exp <= now:
         raise ApiError(RENEW_NOT_ALLOWED, f"certificate expired on {fmt(exp)}")
-    if exp > now + RENEW_WINDOW:
-        opens = fmt(exp - RENEW_WINDOW)
+    if exp > now + window:
+        opens = fmt(exp - window)
         raise ApiError(RENEW_NOT_ALLOWED, f"expires on {fmt(exp)}; renew is possible from {opens}")
 
 
@@ -68,7 +70,7 @@ class Renewals:
         self.settle(clock)
         now = datetime.fromtimestamp(clock, UTC)
         order = self.store.get(order_id)
-        check_renewable(order, now)
+        check_renewable(order, now, self.store.renew_window)
         if self.refuse_pending and self.pending[order_id]:
             raise ApiError(RENEW_NOT_ALLOWED, IN_PROGRESS)
         if not self._settles_after:
@@ -94,4 +96,6 @@ class Renewals:
 
     def accepts(self, order: Order, now: datetime) -> bool:
         """Would a renew of ``order`` be accepted now?"""
-        return order.renewable(now) and not (self.refuse_pending and self.pending[order.id])
+        return order.renewable(now, self.store.renew_window) and not (
+            self.refuse_pending and self.pending[order.id]
+        )

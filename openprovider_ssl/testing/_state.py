@@ -20,7 +20,26 @@ from ._catalog import PRODUCTS_BY_ID, Product
 from ._errors import ORDER_NOT_FOUND, ApiError, schema_error
 
 STATUSES: Final = ("PAI", "REQ", "ACT", "EXP", "REJ", "FAI", "CAN")
+#: The default renew window (the guide the fake was built from says 30 days; the current public
+#: guide says 90): ``FakeOpenprovider(renewal_window_days=N)`` sets another, 1 to 90.
 RENEW_WINDOW: Final = timedelta(days=30)
+MAX_RENEW_WINDOW_DAYS: Final = 90
+
+
+def checked_window(days: object) -> timedelta:
+    """``renewal_window_days`` as a timedelta: a whole number of days from 1 to 90."""
+    if (
+        isinstance(days, bool)
+        or not isinstance(days, int)
+        or not 1 <= days <= MAX_RENEW_WINDOW_DAYS
+    ):
+        raise ValueError(
+            f"renewal_window_days must be a whole number from 1 to {MAX_RENEW_WINDOW_DAYS}, "
+            f"got {days!r}"
+        )
+    return timedelta(days=days)
+
+
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER_B64: Final = "MIIFakeCertificateForOpenproviderSslTestingOnly" * 8
 _CERT: Final = (
@@ -144,10 +163,10 @@ class Order:
     def product(self) -> Product:
         return PRODUCTS_BY_ID[self.product_id]
 
-    def renewable(self, now: datetime) -> bool:
-        """ACT, not expired, expiring within the 30-day renew window."""
+    def renewable(self, now: datetime, window: timedelta = RENEW_WINDOW) -> bool:
+        """ACT, not expired, expiring within the renew ``window`` (30 days unless given)."""
         exp = self.expiration_date
-        return self.status == "ACT" and exp is not None and now < exp <= now + RENEW_WINDOW
+        return self.status == "ACT" and exp is not None and now < exp <= now + window
 
     def _light(self) -> dict[str, Any]:
         product = PRODUCTS_BY_ID[self.product_id]
@@ -245,8 +264,15 @@ class OrderStore:
     order set), so paging through one filter re-scans only when something changed in between.
     """
 
-    def __init__(self, now: Callable[[], datetime], first_id: int = 100_001) -> None:
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        first_id: int = 100_001,
+        renew_window: timedelta = RENEW_WINDOW,
+    ) -> None:
         self.orders: dict[int, Order] = {}
+        #: How long before expiration a renew is accepted (and ``show_expiring`` lists it).
+        self.renew_window = renew_window
         self.next_id = first_id
         self.version = 0
         self._now = now
@@ -286,7 +312,8 @@ class OrderStore:
         now = self._now()
         version = (self.version, _MUTATIONS[0], len(self.orders))
         minute = int(now.timestamp()) // 60 if expiring else 0
-        key = (statuses, pattern, handle, expiring, tuple(order_by), version, minute)
+        window = self.renew_window
+        key = (statuses, pattern, handle, expiring, tuple(order_by), version, minute, window)
         if self._cache is not None and self._cache[0] == key:
             rows = self._cache[1]
         elif not (statuses or pattern or handle or expiring or order_by):
@@ -306,7 +333,8 @@ class OrderStore:
         if statuses:
             rows = [o for o in rows if o.status in statuses]
         if expiring:
-            rows = [o for o in rows if o.renewable(now)]
+            window = self.renew_window
+            rows = [o for o in rows if o.renewable(now, window)]
         if handle:
             rows = [o for o in rows if handle in (o.organization_handle, o.technical_handle)]
         if pattern:
