@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import _cli_output as out
+from ._cli_options import group
 from ._cli_session import (
     EXIT_OK,
     EXIT_PENDING,
@@ -31,7 +32,7 @@ from .errors import OpenproviderError
 from .journal import ClaimRecord, RenewalJournal
 
 
-@click.group()
+@group()
 def journal() -> None:
     """The renewal journal: every renew, recorded before it is sent.
 

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
+import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
 from .errors import APIError
-from .models import ApiWarning, Order
+from .models import DEFAULT_RENEWAL_WINDOW_DAYS, ApiWarning, Order
 
+#: The width of a console that is not a terminal: no table row of ours comes near it.
+UNWRAPPED_WIDTH = 4096
 _STATUS_STYLE = {"ACT": "green", "REQ": "yellow", "PAI": "cyan", "EXP": "red"}
 
 
@@ -32,9 +33,17 @@ def consoles() -> tuple[Console, Console]:
 
     Made per command, so they write to whatever ``sys.stdout`` is at that moment (a test
     runner's capture included); rich turns colour off when the stream is not a terminal and
-    honours ``NO_COLOR``.
+    honours ``NO_COLOR``. A stream that is not a terminal (a log, a pipe) gets a very wide
+    console, so tables never wrap there and host names stay whole; ``COLUMNS`` still wins.
     """
-    return Console(highlight=False), Console(stderr=True, highlight=False)
+    return _console(stderr=False), _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(stderr=stderr, highlight=False, width=UNWRAPPED_WIDTH)
+    return console
 
 
 def emit_json(data: Any) -> None:
@@ -43,16 +52,43 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def emit_json_line(data: Any) -> None:
+    """Write one JSON object as one line to stdout and flush it at once (``--json-lines``)."""
+    sys.stdout.write(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def failure_fields(error: BaseException) -> dict[str, Any]:
+    """What a script needs to know of a failure, besides its message: the error's class, the
+    API's code and the HTTP status (None when there were none), and whether the call may have
+    been applied (a renew that may have been charged)."""
+    cause = getattr(error, "cause", None)  # OutcomeUnknownError: what made it unknown
+    known = cause if isinstance(cause, BaseException) and not isinstance(error, APIError) else error
+    code = known.code if isinstance(known, APIError) else None
+    status = getattr(known, "http_status", None)
+    return {
+        "error_type": type(error).__name__,
+        "api_code": code,
+        "http_status": status if isinstance(status, int) and status else None,
+        "may_have_been_applied": bool(getattr(error, "may_have_been_applied", False)),
+    }
+
+
 def error_json(error: BaseException) -> dict[str, Any]:
     data: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
     if isinstance(error, APIError):
         data["code"] = error.code
-    return {"error": data}
+    return {"error": data | failure_fields(error)}
 
 
-def show_error(err: Console, error: Exception, as_json: bool, message: str, code: int) -> int:
-    """Say why the command failed (on stderr; also as JSON on stdout with ``--json``)."""
-    if as_json:
+def show_error(
+    err: Console, error: Exception, as_json: bool, message: str, code: int, *, lines: bool = False
+) -> int:
+    """Say why the command failed (on stderr; also as JSON on stdout with ``--json``, or as
+    one ``"event": "error"`` line with ``--json-lines``)."""
+    if lines:
+        emit_json_line({"event": "error", "exit_code": code} | error_json(error))
+    elif as_json:
         emit_json(error_json(error) | {"exit_code": code})
     err.print(f"[red]Error:[/] {escape(message)}", soft_wrap=True)
     return code
@@ -66,9 +102,9 @@ def date_text(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _expires(order: Order, now: datetime) -> str:
+def _expires(order: Order, now: datetime, window_days: int) -> str:
     text = date_text(order.expiration_date)
-    if order.can_renew(now) and order.expiration_date is not None:
+    if order.can_renew(now, window_days=window_days) and order.expiration_date is not None:
         days = (order.expiration_date - now).days
         return f"[yellow]{text}[/] [dim](in {days} d)[/]"
     return text
@@ -79,7 +115,26 @@ def _status(order: Order) -> str:
     return f"[{style}]{escape(order.status)}[/]"
 
 
-def orders_table(orders: Sequence[Order], *, title: str) -> Table:
+@contextlib.contextmanager
+def listing_progress(console: Console) -> Iterator[Callable[[int, int | None], None]]:
+    """A spinner with the count of orders read so far, on a terminal only (a log gets nothing
+    extra); yields the function to call with the count and the total once known."""
+    if not console.is_terminal:
+        yield lambda seen, total: None
+        return
+    with console.status("Reading orders...") as status:
+
+        def seen(count: int, total: int | None) -> None:
+            if count % 50 == 0 or count == total:
+                of = f" of {total:,}" if total is not None else ""
+                status.update(f"Reading orders: {count:,}{of}")
+
+        yield seen
+
+
+def orders_table(
+    orders: Sequence[Order], *, title: str, window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS
+) -> Table:
     now = datetime.now(UTC)
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("ID", justify="right", no_wrap=True)
@@ -94,13 +149,13 @@ def orders_table(orders: Sequence[Order], *, title: str) -> Table:
             escape(order.common_name),
             escape(order.product_name),
             _status(order),
-            _expires(order, now),
+            _expires(order, now, window_days),
             escape(order.autorenew),
         )
     return table
 
 
-def order_detail(order: Order) -> Table:
+def order_detail(order: Order, *, window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS) -> Table:
     now = datetime.now(UTC)
     table = Table(show_header=False, title=f"Order {order.id}", title_justify="left")
     table.add_column(style="bold", no_wrap=True)
@@ -114,8 +169,8 @@ def order_detail(order: Order) -> Table:
         ("Period", f"{order.period} year(s)" if order.period else ""),
         ("Ordered", date_text(order.order_date)),
         ("Active since", date_text(order.active_date)),
-        ("Expires", _expires(order, now)),
-        ("Renewable now", "yes" if order.can_renew(now) else "no"),
+        ("Expires", _expires(order, now, window_days)),
+        ("Renewable now", "yes" if order.can_renew(now, window_days=window_days) else "no"),
         ("Autorenew", escape(order.autorenew)),
         ("Approver email", escape(order.email_approver)),
         ("Validation", escape(order.validation_method)),
@@ -133,69 +188,3 @@ def warnings_text(warnings: Iterable[ApiWarning]) -> list[str]:
     return [
         f"[yellow]warning {w.code}:[/] {escape(w.desc)} {escape(w.data or '')}" for w in warnings
     ]
-
-
-# --- logging --------------------------------------------------------------------------------
-
-
-#: The format of the client's per-attempt debug line ("%s %s %s": operation, method, path).
-REQUEST_LOG_FORMAT = "%s %s %s"
-#: The client's per-attempt failure line; a retry line follows when it is retried.
-FAILURE_LOG_FORMAT = "%s failed: %s"
-
-
-class _Verbosity(logging.Filter):
-    """Which of the client's log lines a person sees.
-
-    0: warnings and errors (maintenance pauses, a blacklisted IP); 1 (``-v``): also retries
-    and waits, throttling, read-backs; 2 (``-vv``): every request and failed attempt too.
-    """
-
-    def __init__(self, verbosity: int) -> None:
-        super().__init__()
-        self.verbosity = verbosity
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.verbosity >= 2 or record.levelno >= logging.WARNING:
-            return True
-        return self.verbosity == 1 and record.msg not in (REQUEST_LOG_FORMAT, FAILURE_LOG_FORMAT)
-
-
-@contextlib.contextmanager
-def logging_to(console: Console, verbosity: int, *, quiet: bool) -> Iterator[None]:
-    """Show the client's log lines on ``console`` for the command, filtered by ``verbosity``.
-
-    ``quiet`` hides even warnings unless ``-v`` was given. The "openprovider_ssl" logger's
-    level is set for the command (DEBUG only with ``-v``) and restored after it.
-    """
-    logger = logging.getLogger("openprovider_ssl")
-    handler = log_handler(console, verbosity) if verbosity or not quiet else None
-    level = logger.level
-    logger.setLevel(logging.DEBUG if verbosity else logging.WARNING)
-    if handler is not None:
-        logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        if handler is not None:
-            logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
-def client_gone(record: logging.LogRecord) -> bool:
-    """Drop the in-process fake's traceback for a client that hung up mid-request (Ctrl-C)."""
-    return not (record.exc_info and isinstance(record.exc_info[1], ConnectionError))
-
-
-def log_handler(console: Console, verbosity: int) -> logging.Handler:
-    """Log lines on stderr, drawn above the progress bar, filtered by ``_Verbosity``."""
-    handler = RichHandler(
-        console=console,
-        level=logging.DEBUG,
-        show_path=False,
-        markup=False,
-        rich_tracebacks=False,
-        log_time_format="[%X]",
-    )
-    handler.addFilter(_Verbosity(verbosity))
-    return handler

@@ -1,24 +1,28 @@
 """The commands that renew in bulk: ``renew-expiring``, ``orders renew`` and ``demo``.
 
-They share one loop, ``_renew``: a live progress bar while the outcomes arrive, a clean stop
-on Ctrl-C, then the report. ``cli`` adds these commands to its groups.
+They share one loop, ``_renew``: a live progress bar while the outcomes arrive (or, with
+``--json-lines``, one line per outcome), a clean stop on SIGINT or SIGTERM, then the report.
+``cli`` adds these commands to its groups.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import click
 
+from ._cli_events import emit_outcome, emit_stopped, emit_summary
+from ._cli_options import command
 from ._cli_output import emit_json
 from ._cli_renew_report import RenewReport, renew_progress, show_report
 from ._cli_session import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PENDING,
     Session,
@@ -33,15 +37,32 @@ concurrency_option = functools.partial(
     click.option, "--concurrency", type=click.IntRange(1, 1000), show_default=True,
     help="Renewals in flight at once.",
 )  # fmt: skip
+json_lines_option = click.option(
+    "--json-lines", is_flag=True,
+    help="Print one JSON object a line on stdout as each order's outcome arrives, then a "
+    '"summary" line (a killed run leaves every complete line).',
+)  # fmt: skip
+max_renewals_option = click.option(
+    "--max-renewals", type=click.IntRange(min=1), metavar="N",
+    help="Spending cap: send no further renew once N were sent (charged or maybe charged); "
+    "then exit 1.",
+)  # fmt: skip
+
+
+def _output(as_json: bool, json_lines: bool) -> None:
+    if as_json and json_lines:
+        raise click.UsageError("--json and --json-lines exclude each other")
 
 
 async def _renew(
     s: Session, report: RenewReport, start: Callable[[ProgressHook], BulkRun[Renewed]]
 ) -> int:
-    """Run a bulk renewal under a live bar; on Ctrl-C stop it and report what was in flight."""
+    """Run a bulk renewal under a live bar; on SIGINT or SIGTERM stop it and report what was
+    in flight."""
     stats = s.client.stats
     began, requests, retries = time.perf_counter(), stats.requests, stats.retries
-    bar = renew_progress(s.stderr, disable=s.json and not s.stderr.is_terminal)
+    lines = s.json_lines
+    bar = renew_progress(s.stderr, disable=(s.json or lines) and not s.stderr.is_terminal)
     with bar:
         task = bar.add_task("checking" if report.dry_run else "renewing", ok=0, failed=0)
 
@@ -53,16 +74,22 @@ async def _renew(
             async with run:
                 async for outcome in run:
                     report.add(outcome)
+                    if lines:
+                        emit_outcome(outcome)
         except asyncio.CancelledError:
-            # Ctrl-C: asyncio.run cancelled us; the run has stopped its workers. Finish the
-            # report instead of dying, so the operator learns which renewals may have landed.
+            # A signal cancelled us; the run has stopped its workers. Finish the report
+            # instead of dying, so the operator learns which renewals may have landed.
             if (me := asyncio.current_task()) is not None:
                 me.uncancel()
             report.interrupted = True
+            report.signal = s.stop.signal or "SIGINT"
             for outcome in run.undelivered:
                 report.add(outcome)
+                if lines:
+                    emit_outcome(outcome)
             report.in_flight = list(run.unanswered)
             report.skipped = [(i, "not sent: interrupted") for i in run.unsent]
+    report.cap_reached = _cap_reached(run, report)
     report.wall_time = time.perf_counter() - began
     report.journal = s.journal.location
     report.requests = stats.requests - requests
@@ -71,72 +98,133 @@ async def _renew(
         twice = sum(1 for n in s.fake.stats.renewals.values() if n > 1)
         report.extra["fake: maintenance answers"] = s.fake.stats.faults["maintenance"]
         report.extra["fake: orders charged twice"] = twice
-    if s.json:
+    code = _exit_code(s, report)
+    if lines:
+        if report.interrupted:
+            emit_stopped(report)
+        emit_summary(report, code)
+    elif s.json:
         emit_json(report.as_json())
     else:
         show_report(s.stdout, s.stderr, report)
+    return code
+
+
+def _cap_reached(run: BulkRun[Renewed], report: RenewReport) -> bool:
+    if report.max_renewals is None:
+        return False
+    reached = getattr(run, "cap_reached", None)
+    if isinstance(reached, bool):
+        return reached
+    sent = len(report.renewed) + len(report.unknown) + len(report.in_flight)
+    return sent >= report.max_renewals
+
+
+def _exit_code(s: Session, report: RenewReport) -> int:
+    """130/143 after a signal, 3 when renewals are pending or unknown, 1 when some failed or
+    the cap stopped the run, else 0."""
     if report.interrupted:
-        return EXIT_INTERRUPTED
+        return s.stop.exit_code
     if report.unsettled:
         return EXIT_PENDING
-    return EXIT_FAILED if report.failed else EXIT_OK
+    return EXIT_FAILED if report.failed or report.cap_reached else EXIT_OK
 
 
-@click.command("renew-expiring")
+def _cap(max_renewals: int | None) -> dict[str, Any]:
+    return {} if max_renewals is None else {"max_renewals": max_renewals}
+
+
+@command("renew-expiring")
 @click.option(
-    "--within-days", type=click.IntRange(1, 30), default=30, show_default=True,
-    help="Renew the active orders that expire within this many days.",
+    "--within-days", type=click.IntRange(1, 90), metavar="DAYS",
+    help="Renew the active orders that expire within this many days: at most the renewal "
+    "window (--renewal-window-days) [default: the renewal window, 30].",
 )  # fmt: skip
 @concurrency_option(default=DEFAULT_CONCURRENCY)
 @click.option("--dry-run", is_flag=True, help="List what would be renewed; renew nothing.")
+@max_renewals_option
 @json_option
+@json_lines_option
 @click.pass_obj
 def renew_expiring(
-    target: Target, /, *, within_days: int, concurrency: int, dry_run: bool, as_json: bool
-) -> None:
+    target: Target, /, *, within_days: int | None, concurrency: int, dry_run: bool,
+    max_renewals: int | None, as_json: bool, json_lines: bool,
+) -> None:  # fmt: skip
     """Renew every active order that expires soon (renewals are charged).
 
     Every renew is recorded in the journal before it is sent: an order whose renew is
     pending (from this run or an earlier one) is never sent again; `journal reconcile`
-    settles them. Ctrl-C stops cleanly: nothing more is sent, and the orders whose renew was
-    in flight are listed, since those may or may not have been applied.
+    settles them. SIGINT (Ctrl-C) and SIGTERM stop cleanly: nothing more is sent, and the
+    orders whose renew was in flight are listed, since those may or may not have been applied.
     """
-
-    async def job(s: Session) -> int:
-        title = f"Orders expiring within {within_days} days" + (" (dry run)" if dry_run else "")
-        return await _renew(
-            s,
-            RenewReport(title=title, dry_run=dry_run),
-            lambda hook: s.client.orders.renew_expiring(
-                within_days=within_days, dry_run=dry_run, concurrency=concurrency, progress=hook
-            ),
+    _output(as_json, json_lines)
+    window = target.renewal_window_days
+    if within_days is not None and window is not None and within_days > window:
+        raise click.BadParameter(
+            f"{within_days} is more than the renewal window of {window} days "
+            "(--renewal-window-days)",
+            param_hint="--within-days",
         )
 
-    run_command(target, job, as_json=as_json, max_connections=concurrency)
+    async def job(s: Session) -> int:
+        days = within_days or s.client.renewal_window_days
+        title = f"Orders expiring within {days} days" + (" (dry run)" if dry_run else "")
+        return await _renew(
+            s,
+            RenewReport(title=title, dry_run=dry_run, max_renewals=max_renewals),
+            lambda hook: s.client.orders.renew_expiring(
+                within_days=days, dry_run=dry_run, concurrency=concurrency, progress=hook,
+                **_cap(max_renewals),
+            ),
+        )  # fmt: skip
+
+    run_command(target, job, as_json=as_json, json_lines=json_lines, max_connections=concurrency)
 
 
-@click.command("renew")
-@click.argument("order_ids", metavar="ID...", nargs=-1, required=True, type=click.IntRange(min=1))
+def _order_ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[int]:
+    """Order ids from the arguments; ``-`` reads more from standard input (one a line, or
+    separated by spaces). Any bad id is a usage error, before anything is sent."""
+    words: list[str] = []
+    for value in values:
+        words.extend(sys.stdin.read().split() if value == "-" else [value])
+    bad = [w for w in words if not (w.isascii() and w.isdigit() and int(w) >= 1)]
+    if bad:
+        shown = ", ".join(repr(w) for w in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise click.BadParameter(f"not an order id (a positive integer): {shown}")
+    if not words:
+        raise click.BadParameter("no order id given (standard input was empty)")
+    return [int(w) for w in words]
+
+
+@command("renew")
+@click.argument("order_ids", metavar="ID...|-", nargs=-1, required=True, callback=_order_ids)
 @concurrency_option(default=DEFAULT_CONCURRENCY)
+@max_renewals_option
 @json_option
+@json_lines_option
 @click.pass_obj
 def orders_renew(
-    target: Target, /, *, order_ids: tuple[int, ...], concurrency: int, as_json: bool
-) -> None:
-    """Renew the given orders (each must be active and expire within 30 days; charged)."""
+    target: Target, /, *, order_ids: list[int], concurrency: int, max_renewals: int | None,
+    as_json: bool, json_lines: bool,
+) -> None:  # fmt: skip
+    """Renew the given orders; `-` reads ids from standard input, one a line or separated by
+    spaces. Each must be active and expire within the renewal window; renewals are charged."""
+    _output(as_json, json_lines)
     unique = list(dict.fromkeys(order_ids))  # an id given twice is still renewed once
 
     async def job(s: Session) -> int:
         return await _renew(
             s,
-            RenewReport(title=f"Renew {len(unique)} order(s)"),
-            lambda hook: s.client.orders.renew_many(unique, concurrency=concurrency, progress=hook),
+            RenewReport(title=f"Renew {len(unique)} order(s)", max_renewals=max_renewals),
+            lambda hook: s.client.orders.renew_many(
+                unique, concurrency=concurrency, progress=hook, **_cap(max_renewals)
+            ),
         )
 
-    run_command(target, job, as_json=as_json, max_connections=concurrency)
+    run_command(target, job, as_json=as_json, json_lines=json_lines, max_connections=concurrency)
 
 
-@click.command()
+@command()
 @click.option(
     "--orders", "order_count", type=click.IntRange(1, 200_000), default=3000,
     show_default=True, help="Orders seeded into the fake.",
@@ -152,10 +240,11 @@ def orders_renew(
 @concurrency_option(default=50)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the fake's data.")
 @json_option
+@json_lines_option
 @click.pass_obj
 def demo(
     target: Target, /, *, order_count: int, latency: float, maintenance_rate: float,
-    concurrency: int, seed: int, as_json: bool,
+    concurrency: int, seed: int, as_json: bool, json_lines: bool,
 ) -> None:  # fmt: skip
     """Bulk-renew a fake account: no credentials needed, nothing charged.
 
@@ -163,6 +252,7 @@ def demo(
     30 days), some latency and some maintenance answers, renews every expiring order under a
     live progress bar, and prints what happened.
     """
+    _output(as_json, json_lines)
     fake_target = attrs.evolve(
         target, fake=True, sandbox=False, fake_orders=order_count, fake_latency=latency,
         fake_maintenance_rate=maintenance_rate, fake_seed=seed,
@@ -170,7 +260,7 @@ def demo(
 
     async def job(s: Session) -> int:
         assert s.fake is not None
-        if not s.json:
+        if not (s.json or s.json_lines):
             s.stderr.print(
                 f"Fake Openprovider at {s.fake.url}: {order_count:,} orders, "
                 f"{len(s.fake.renewable_ids()):,} expiring within 30 days, {latency * 1000:g} ms "
@@ -182,4 +272,7 @@ def demo(
             lambda hook: s.client.orders.renew_expiring(concurrency=concurrency, progress=hook),
         )
 
-    run_command(fake_target, job, as_json=as_json, max_connections=concurrency, quiet=True)
+    run_command(
+        fake_target, job, as_json=as_json, json_lines=json_lines, max_connections=concurrency,
+        quiet=True,
+    )  # fmt: skip

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ._cli_output import date_text
+from ._cli_output import date_text, failure_fields
 from .bulk import Outcome
 from .errors import (
     APIError,
@@ -55,6 +55,26 @@ def reason(error: BaseException) -> str:
         if isinstance(error, kind):
             return label
     return type(error).__name__
+
+
+def cli_message(error: BaseException) -> str:
+    """The error's message, with advice an operator of the command line can follow: an
+    unknown renew's message names the commands to check it, not the library's calls."""
+    if isinstance(error, OutcomeUnknownError):
+        oid = error.order_id
+        return (
+            f"{error.operation} of order {oid} may or may not have been applied "
+            f"({error.cause}); it was not sent again and stays pending in the journal: check "
+            f"the order (openprovider-ssl orders get {oid}), then run openprovider-ssl journal "
+            "reconcile"
+        )
+    return str(error)
+
+
+def _failure(order_id: int, error: BaseException) -> dict[str, Any]:
+    return {"order_id": order_id, "reason": reason(error), "message": cli_message(error)} | (
+        failure_fields(error)
+    )
 
 
 def _detail(error: BaseException) -> str:
@@ -88,6 +108,9 @@ class RenewReport:
     in_flight: list[int] = attrs.Factory(list)
     journal: str = ""
     interrupted: bool = False
+    signal: str | None = None
+    max_renewals: int | None = None
+    cap_reached: bool = False
     requests: int = 0
     retries: int = 0
     wall_time: float = 0.0
@@ -124,17 +147,15 @@ class RenewReport:
         return {
             "dry_run": self.dry_run,
             "interrupted": self.interrupted,
+            "signal": self.signal,
+            "max_renewals": self.max_renewals,
+            "cap_reached": self.cap_reached,
             "renewed": sorted(self.renewed),
             "would_renew": sorted(i for i, _ in self.would_renew),
             "skipped": [{"order_id": i, "reason": r} for i, r in sorted(self.skipped)],
-            "failed": [
-                {"order_id": i, "reason": reason(e), "message": str(e)}
-                for i, e in sorted(self.failed, key=lambda pair: pair[0])
-            ],
+            "failed": [_failure(i, e) for i, e in sorted(self.failed, key=_first)],
             "failed_by_reason": dict(sorted(self.failed_by_reason.items())),
-            "unknown": [
-                {"order_id": i, "message": str(e)} for i, e in sorted(self.unknown, key=_first)
-            ],
+            "unknown": [_failure(i, e) for i, e in sorted(self.unknown, key=_first)],
             "pending": [_earlier(i, e) for i, e in sorted(self.pending, key=_first)],
             "already_renewed": [
                 _earlier(i, e) for i, e in sorted(self.already_renewed, key=_first)
@@ -212,6 +233,9 @@ def renew_summary(report: RenewReport) -> Table:
         table.add_row("pending from an earlier run", f"[yellow]{len(report.pending):,}[/]")
     if report.interrupted:
         table.add_row("in flight when interrupted", f"[yellow]{len(report.in_flight):,}[/]")
+    if report.max_renewals is not None:
+        cap = f"{report.max_renewals:,}" + (" [red](reached)[/]" if report.cap_reached else "")
+        table.add_row("renewals cap (--max-renewals)", cap)
     for key, value in report.extra.items():
         table.add_row(escape(key), f"{value:,}")
     table.add_row("requests", f"{report.requests:,}")
@@ -285,8 +309,20 @@ def show_report(out: Console, err: Console, report: RenewReport) -> None:
             "reconcile[/] to confirm those that were applied; release one only once you know "
             "it was not charged ([bold]openprovider-ssl journal release ID --reason ...[/])."
         )
+    if report.cap_reached:
+        err.print(
+            f"[red]Stopped:[/] --max-renewals {report.max_renewals:,} reached; no further "
+            "renew was sent. Orders not attempted are not listed: run the command again "
+            "(a higher cap) to renew them."
+        )
+    if report.unknown:
+        err.print(
+            "Outcome unknown: check each order ([bold]openprovider-ssl orders get ID[/]), then "
+            "run [bold]openprovider-ssl journal reconcile[/]."
+        )
     if report.interrupted:
-        err.print("[yellow]Interrupted:[/] stopped cleanly; nothing more was sent.")
+        by = f" by {report.signal}" if report.signal else ""
+        err.print(f"[yellow]Interrupted{by}:[/] stopped cleanly; nothing more was sent.")
         if report.in_flight:
             ids = " ".join(str(i) for i in sorted(report.in_flight))
             err.print(

@@ -1,7 +1,9 @@
 """How a command of the command line runs: where its calls go, its event loop, its exit code.
 
-``cli`` turns the group's options into a ``Target``; every command hands ``run_command`` a job that
-gets a ``Session`` (the client, the consoles, the fake server if any) and returns an exit code.
+``_cli_options`` turns the global options into a ``Target``; every command hands ``run_command``
+a job that gets a ``Session`` (the client, the consoles, the fake server if any) and returns an
+exit code. SIGINT and SIGTERM cancel the job (``_cli_signals``): a bulk renewal then reports what
+was in flight; any other command exits with 130 or 143.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import click
 from rich.console import Console
 
 from . import _cli_output as out
+from ._cli_logging import client_gone, logging_to
+from ._cli_signals import EXIT_SIGINT, EXIT_SIGTERM, Stop, stopped_by_signals
 from ._limits import Limits
-from .client import SANDBOX_URL, Client
+from .client import PRODUCTION_URL, SANDBOX_URL, Client
 from .errors import AuthenticationError, OpenproviderError, ValidationError
 from .journal import MemoryJournal, RenewalJournal, SqliteJournal
 from .retry import RetryPolicy
@@ -28,14 +32,16 @@ from .retry import RetryPolicy
 if TYPE_CHECKING:
     from .testing import FakeOpenprovider
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PENDING = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = EXIT_SIGINT, EXIT_SIGTERM  # 130, 143
 # Waits sized for the in-process fake, whose faults last milliseconds, not minutes.
 FAKE_RETRY = RetryPolicy(initial_wait=0.05, max_wait=2.0, maintenance_wait=0.2, readback_delay=0.05)
 NO_CREDENTIALS = (
     "no Openprovider credentials: set OPENPROVIDER_TOKEN, or OPENPROVIDER_USERNAME and "
-    "OPENPROVIDER_PASSWORD (OPENPROVIDER_BASE_URL optional; --sandbox for the CTE test "
+    "OPENPROVIDER_PASSWORD (or OPENPROVIDER_TOKEN_FILE / OPENPROVIDER_PASSWORD_FILE naming a "
+    "file that holds it; OPENPROVIDER_BASE_URL optional; --sandbox for the CTE test "
     "environment). To try the tool without an account: 'openprovider-ssl demo', or add "
-    "--fake before any command."
+    "--fake to any command."
 )
 
 json_option = click.option(
@@ -56,17 +62,39 @@ class Target:
     fake_renew_settles_after: float
     journal: str | None
     verbose: int
+    timeout: float | None = None
+    rate: float | None = None
+    redis: str | None = None
+    redis_prefix: str = "openprovider-ssl:"
+    login_ip: str | None = None
+    renewal_window_days: int | None = None
+    log_format: str = "text"
+
+    def client_options(self) -> dict[str, Any]:
+        """The ``Client`` keyword arguments the options set (those not given are left out)."""
+        given = {
+            "timeout": self.timeout,
+            "login_ip": self.login_ip,
+            "renewal_window_days": self.renewal_window_days,
+        }
+        return {name: value for name, value in given.items() if value is not None}
 
 
 @attrs.frozen
 class Session:
-    """What one command works with: the client, the consoles, the fake server if any."""
+    """What one command works with: the client, the consoles, the fake server if any.
+
+    ``json_lines`` (``--json-lines``): outcomes are written one JSON object a line as they
+    happen. ``stop`` says which signal stopped the command, if one did.
+    """
 
     client: Client
     stdout: Console
     stderr: Console
     json: bool
     fake: FakeOpenprovider | None = None
+    json_lines: bool = False
+    stop: Stop = attrs.Factory(Stop)
 
     @property
     def journal(self) -> RenewalJournal:
@@ -95,22 +123,60 @@ def default_journal_path() -> Path:
 
 
 @contextlib.asynccontextmanager
+async def _shared_limits(target: Target) -> AsyncIterator[Any]:
+    """The ``--redis`` backend of the client's limits (closed after the command), or None."""
+    if target.redis is None:
+        yield None
+        return
+    # redis is an optional extra: imported only for --redis.
+    try:
+        from ._redis_limits import RedisLimits  # noqa: PLC0415
+
+        backend = RedisLimits(target.redis, prefix=target.redis_prefix)
+    except ModuleNotFoundError as exc:
+        raise ValidationError(
+            "redis", f"--redis needs the 'redis' extra ({exc.name} is not installed): "
+            "pip install 'openprovider-ssl[redis]'",
+        ) from None  # fmt: skip
+    except ValueError as exc:
+        raise ValidationError("redis", f"--redis: {exc}") from None
+    async with backend:
+        yield backend
+
+
+def _limits(target: Target, base_url: str, backend: Any, **options: Any) -> Limits | None:
+    """The client's limits with ``--rate`` and ``--redis``; None (the client's own default)
+    when neither is given and nothing else is asked."""
+    if target.rate is None and backend is None and not options:
+        return None
+    options.setdefault("max_hold", RetryPolicy().max_wait)  # as the client's default limits
+    return Limits.for_base_url(base_url, rate=target.rate, backend=backend, **options)
+
+
+@contextlib.asynccontextmanager
 async def _connect(
     target: Target, max_connections: int
 ) -> AsyncIterator[tuple[Client, FakeOpenprovider | None]]:
-    async with journal_for(target) as journal:
+    async with journal_for(target) as journal, _shared_limits(target) as backend:
+        options = target.client_options()
         if not target.fake:
-            extra: dict[str, Any] = {"base_url": SANDBOX_URL} if target.sandbox else {}
+            if target.sandbox:
+                options["base_url"] = SANDBOX_URL
+            base_url = options.get("base_url") or os.environ.get("OPENPROVIDER_BASE_URL")
+            limits = _limits(target, base_url or PRODUCTION_URL, backend)
+            if limits is not None:
+                options["limits"] = limits
             async with Client.from_env(
-                max_connections=max_connections, journal=journal, **extra
+                max_connections=max_connections, journal=journal, **options
             ) as client:
                 yield client, None
             return
+        options.pop("login_ip", None)  # the fake takes a token
         async with _fake(target) as fake:
-            limits = Limits.for_base_url(fake.url, maintenance_probe_interval=0.1)
+            limits = _limits(target, fake.url, backend, maintenance_probe_interval=0.1)
             client = Client(
                 fake.token, base_url=fake.url, retry=FAKE_RETRY, limits=limits,
-                max_connections=max_connections, journal=journal,
+                max_connections=max_connections, journal=journal, **options,
             )  # fmt: skip
             async with client:
                 yield client, fake
@@ -122,7 +188,10 @@ async def _fake(target: Target) -> AsyncIterator[FakeOpenprovider]:
     from .testing import FakeOpenprovider  # noqa: PLC0415
 
     server_log = logging.getLogger("aiohttp.server")
-    server_log.addFilter(out.client_gone)
+    server_log.addFilter(client_gone)
+    window: dict[str, Any] = {}
+    if target.renewal_window_days is not None:
+        window["renewal_window_days"] = target.renewal_window_days
     try:
         async with FakeOpenprovider(
             orders=target.fake_orders,
@@ -130,10 +199,11 @@ async def _fake(target: Target) -> AsyncIterator[FakeOpenprovider]:
             latency=target.fake_latency,
             maintenance_rate=target.fake_maintenance_rate,
             renew_settles_after=target.fake_renew_settles_after,
+            **window,
         ) as fake:
             yield fake
     finally:
-        server_log.removeFilter(out.client_gone)
+        server_log.removeFilter(client_gone)
 
 
 def run_command(
@@ -141,27 +211,38 @@ def run_command(
     job: Callable[[Session], Awaitable[int]],
     *,
     as_json: bool,
+    json_lines: bool = False,
     max_connections: int = 100,
     quiet: bool = False,
 ) -> NoReturn:
-    """Run ``job`` in a fresh event loop and exit with its code, or with the failure's code."""
+    """Run ``job`` in a fresh event loop and exit with its code, or with the failure's code.
+
+    SIGINT and SIGTERM cancel the job; one that does not report the stop itself (a bulk
+    renewal does) ends with "Interrupted" and 130 (SIGINT) or 143 (SIGTERM).
+    """
     stdout, stderr = out.consoles()
+    stop = Stop()
 
     async def main() -> int:
-        async with _connect(target, max_connections) as (client, fake):
-            return await job(Session(client, stdout, stderr, as_json, fake))
+        with stopped_by_signals(stop):
+            async with _connect(target, max_connections) as (client, fake):
+                session = Session(client, stdout, stderr, as_json, fake, json_lines, stop)
+                return await job(session)
+
+    def failed(error: Exception, message: str, code: int) -> int:
+        return out.show_error(stderr, error, as_json, message, code, lines=json_lines)
 
     try:
-        with out.logging_to(stderr, target.verbose, quiet=quiet):
+        with logging_to(stderr, target.verbose, quiet=quiet, log_format=target.log_format):
             code = asyncio.run(main())
-    except KeyboardInterrupt:
-        stderr.print("[yellow]Interrupted.[/]")
-        code = EXIT_INTERRUPTED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        stderr.print(f"[yellow]Interrupted{f' by {stop.signal}' if stop.signal else ''}.[/]")
+        code = stop.exit_code
     except ValidationError as error:
         message = NO_CREDENTIALS if error.argument == "credentials" else str(error)
-        code = out.show_error(stderr, error, as_json, message, EXIT_USAGE)
+        code = failed(error, message, EXIT_USAGE)
     except AuthenticationError as error:
-        code = out.show_error(stderr, error, as_json, str(error), EXIT_USAGE)
+        code = failed(error, str(error), EXIT_USAGE)
     except OpenproviderError as error:
-        code = out.show_error(stderr, error, as_json, str(error), EXIT_FAILED)
+        code = failed(error, str(error), EXIT_FAILED)
     raise SystemExit(code)

@@ -4,9 +4,14 @@ This module assembles the click group and holds the commands on single orders; t
 renewals (``renew-expiring``, ``orders renew``, ``demo``) are in ``_cli_renew``. Each command
 runs the SDK inside one ``asyncio.run`` (``_cli_session``); ``_cli_output`` and
 ``_cli_renew_report`` draw the tables, the progress bar and the JSON; ``_cli_journal`` holds
-the ``journal`` commands. Exit codes: 0 all done, 1 some order or call failed, 2 usage or
-credentials, 3 renewals pending or of unknown outcome, 130 interrupted by Ctrl-C (after a clean
-stop that lists the renewals that were in flight). Needs the ``cli`` extra (click and rich).
+the ``journal`` commands; ``_cli_options`` the global options, accepted before or after the
+command; ``_cli_signals`` the clean stop on SIGINT and SIGTERM; ``_cli_logging`` the log lines
+(text or JSON); ``_cli_events`` the ``--json-lines`` events.
+
+Exit codes: 0 all done; 1 some order or call failed, or ``--max-renewals`` was reached; 2 usage
+or credentials; 3 renewals pending or of unknown outcome; 130 stopped by SIGINT (Ctrl-C) and
+143 by SIGTERM, each after a clean stop that lists the renewals that were in flight. Needs the
+``cli`` extra (click and rich).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ except ModuleNotFoundError as exc:
 from . import __version__
 from . import _cli_output as out
 from ._cli_journal import journal
+from ._cli_options import group
 from ._cli_renew import demo, orders_renew, renew_expiring
 from ._cli_session import EXIT_OK, Session, Target, json_option, run_command
 from ._converter import unstructure
@@ -36,56 +42,27 @@ STATUSES = [s.value for s in OrderStatus]
 order_id_arg = click.argument("order_id", metavar="ID", type=click.IntRange(min=1))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--sandbox", is_flag=True, help="Use Openprovider's CTE test environment.")
-@click.option(
-    "--fake", is_flag=True, help="Use an in-process fake Openprovider (no account, no charges)."
-)
-@click.option(
-    "--fake-orders", type=click.IntRange(0, 1_000_000), default=1000, show_default=True,
-    metavar="N", help="Orders seeded into the --fake server.",
-)  # fmt: skip
-@click.option(
-    "--fake-latency", type=click.FloatRange(0, 60), default=0.02, show_default=True,
-    metavar="SECONDS", help="Latency of every --fake answer.",
-)  # fmt: skip
-@click.option(
-    "--fake-maintenance-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-    metavar="RATE", help="Share of --fake writes refused for maintenance.",
-)  # fmt: skip
-@click.option("--fake-seed", type=int, default=7, show_default=True, help="Seed of the --fake.")
-@click.option(
-    "--fake-renew-settles-after", type=click.FloatRange(0), default=0.0, show_default=True,
-    metavar="SECONDS",
-    help="The --fake charges a renew at once but moves the expiration only this much later "
-    "(0: at once).",
-)  # fmt: skip
-@click.option(
-    "--journal", metavar="PATH|URL", envvar="OPENPROVIDER_JOURNAL",
-    help="Where renewals are recorded before they are sent: a SQLite file, or a "
-    "postgresql:// URL shared by many hosts [default: "
-    "$XDG_STATE_HOME/openprovider-ssl/renewals.sqlite3; in memory with --fake]. "
-    "Also OPENPROVIDER_JOURNAL.",
-)  # fmt: skip
-@click.option(
-    "-v", "--verbose", count=True, help="Show retries and waits as they happen; -vv every request."
-)
+@group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="openprovider-ssl")
-@click.pass_context
-def cli(ctx: click.Context, /, *, sandbox: bool, fake: bool, **options: Any) -> None:
-    """Renew and fix Openprovider SSL orders from a terminal.
+def cli() -> None:
+    """Renew and fix Openprovider SSL orders from a terminal, cron or a Kubernetes CronJob.
 
     Credentials come from OPENPROVIDER_TOKEN, or OPENPROVIDER_USERNAME and
-    OPENPROVIDER_PASSWORD (and OPENPROVIDER_BASE_URL), as for Client.from_env().
-    Every renew is recorded in the renewal journal before it is sent, and never sent twice.
+    OPENPROVIDER_PASSWORD, as for Client.from_env(); OPENPROVIDER_TOKEN_FILE and
+    OPENPROVIDER_PASSWORD_FILE name a file holding the secret instead (a mounted secret).
+    OPENPROVIDER_BASE_URL, OPENPROVIDER_JOURNAL and OPENPROVIDER_RENEWAL_WINDOW_DAYS are
+    optional. Global options may come before or after the command. Every renew is recorded
+    in the renewal journal before it is sent, and never sent twice.
 
-    Exit codes: 0 done, 1 some orders failed (refused, nothing charged), 2 usage or
-    credentials, 3 some renewals pending or of unknown outcome (see `journal reconcile`),
-    130 interrupted.
+    \b
+    Exit codes:
+      0    done
+      1    some orders failed (refused, nothing charged), or --max-renewals was reached
+      2    usage or credentials
+      3    some renewals pending or of unknown outcome (see `journal reconcile`)
+      130  stopped by SIGINT (Ctrl-C), after a clean stop that lists what was in flight
+      143  stopped by SIGTERM (Kubernetes, systemd, timeout), the same clean way
     """
-    if sandbox and fake:
-        raise click.UsageError("--sandbox and --fake exclude each other")
-    ctx.obj = Target(sandbox=sandbox, fake=fake, **options)
 
 
 @cli.group()
@@ -115,15 +92,19 @@ def orders_list(
             page_size=min(limit or 250, 250),
         )
         found = []
-        async for order in listing:
-            found.append(order)
-            if limit is not None and len(found) >= limit:
-                break
+        with out.listing_progress(s.stderr) as seen:
+            async for order in listing:
+                found.append(order)
+                seen(len(found), listing.total)
+                if limit is not None and len(found) >= limit:
+                    break
+        window = s.client.renewal_window_days
         if s.json:
             out.emit_json([unstructure(o) for o in found])
         else:
             total = listing.total if listing.total is not None else len(found)
-            s.stdout.print(out.orders_table(found, title=f"{len(found):,} of {total:,} orders"))
+            title = f"{len(found):,} of {total:,} orders"
+            s.stdout.print(out.orders_table(found, title=title, window_days=window))
         return EXIT_OK
 
     run_command(target, job, as_json=as_json)
@@ -141,7 +122,7 @@ def orders_get(target: Target, /, *, order_id: int, as_json: bool) -> None:
         if s.json:
             out.emit_json(unstructure(order))
         else:
-            s.stdout.print(out.order_detail(order))
+            s.stdout.print(out.order_detail(order, window_days=s.client.renewal_window_days))
         return EXIT_OK
 
     run_command(target, job, as_json=as_json)

@@ -358,7 +358,7 @@ def test_ctrl_c_during_renew_expiring_stops_cleanly_and_lists_in_flight() -> Non
     code, stdout, stderr = interrupt_renew_expiring()
     assert code == 130, stderr
     assert "Traceback" not in stderr
-    assert "Interrupted: stopped cleanly" in stderr
+    assert "Interrupted by SIGINT: stopped cleanly" in stderr
     listed = stderr.split("journal reconcile):")[1].split()
     assert listed and all(word.isdigit() for word in listed[:4])
     assert "in flight when interrupted" in stdout
