@@ -6,10 +6,11 @@ import abc
 import asyncio
 import csv
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import IO, Any, Literal, Self
+from typing import IO, Any, Final, Literal, Self
 
 from ..errors import RenewalPendingError, ValidationError
 from ._records import (
@@ -30,6 +31,8 @@ from ._records import (
 
 __all__ = ["ExportFormat", "GroupCommit", "RenewalJournal", "StoredJournal"]
 
+logger = logging.getLogger("openprovider_ssl")
+
 ExportFormat = Literal["csv", "jsonl"]
 EXPORT_FIELDS = (
     "seq",
@@ -44,6 +47,10 @@ EXPORT_FIELDS = (
     "pid",
     "run",
 )
+
+
+#: Seconds a settlement waits for a claim to share its commit before it is committed alone.
+LAZY_DELAY: Final = 0.05
 
 
 def utc_now() -> datetime:
@@ -214,28 +221,62 @@ def _exported(entry: JournalEntry) -> dict[str, Any]:
 
 class GroupCommit:
     """Operations submitted while a commit runs wait for the next one: many claims and
-    settlements share one transaction (and one fsync) without any waiting for a timer."""
+    settlements share one transaction (and one fsync) without any waiting for a timer.
 
-    def __init__(self, commit: Callable[[list[Op]], Awaitable[list[Result]]]) -> None:
+    A claim is *urgent*: it is committed at once (or right after the commit under way), since
+    its renew waits for it. A settlement is not: it rides along with the next commit, or is
+    committed ``lazy_delay`` seconds later when no claim comes first, so that a run of renewals
+    pays about one commit per batch of claims rather than one for its claims and one for its
+    answers. Operations are committed in the order they were submitted, whatever their kind.
+    """
+
+    def __init__(
+        self,
+        commit: Callable[[list[Op]], Awaitable[list[Result]]],
+        *,
+        lazy_delay: float = LAZY_DELAY,
+    ) -> None:
         self._commit = commit
+        self._lazy_delay = lazy_delay
         self._queue: list[tuple[Op, asyncio.Future[Result]]] = []
+        self._urgent = False
         self._flusher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
-    def submit(self, op: Op) -> asyncio.Future[Result]:
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+    def submit(self, op: Op, *, urgent: bool = True) -> asyncio.Future[Result]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((op, future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush(), name="openprovider-ssl journal")
+        if urgent:
+            self._urgent = True
+            self._start()
+        elif self._flusher is None and self._timer is None:
+            self._timer = loop.call_later(self._lazy_delay, self._flush_soon)
         return future
 
     async def drain(self) -> None:
-        """Wait until everything submitted so far is committed."""
-        while self._flusher is not None:
+        """Commit everything submitted so far, lazy operations included, and wait for it."""
+        while self._queue or self._flusher is not None:
+            if self._queue:
+                self._flush_soon()
+            assert self._flusher is not None
             await asyncio.shield(self._flusher)
+
+    def _flush_soon(self) -> None:
+        self._urgent = True
+        self._start()
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="openprovider-ssl journal")
 
     async def _flush(self) -> None:
         try:
-            while self._queue:
+            while self._queue and self._urgent:
+                self._urgent = False
                 batch, self._queue = self._queue, []
                 try:
                     results = await self._commit([op for op, _ in batch])
@@ -257,6 +298,11 @@ class GroupCommit:
                         future.set_result(result)
         finally:
             self._flusher = None
+            if self._queue and self._timer is None:
+                # Lazy operations left behind: committed a little later (or by the next claim).
+                self._timer = asyncio.get_running_loop().call_later(
+                    self._lazy_delay, self._flush_soon
+                )
 
 
 class StoredJournal(RenewalJournal):
@@ -316,10 +362,31 @@ class StoredJournal(RenewalJournal):
         if not future.cancelled() and future.exception() is None:
             result = future.result()
             if isinstance(result, Claim):
-                self._group.submit(SettleOp(result, "abandoned", "cancelled before sending"))
+                op = SettleOp(result, "abandoned", "cancelled before sending", at=self.clock())
+                self._group.submit(op, urgent=False).add_done_callback(self._report_lost)
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
-        await asyncio.shield(self._group.submit(SettleOp(claim, event, error)))
+        """Queued for the next commit, without waiting for it (see ``GroupCommit``): until it
+        is committed the claim reads as pending, the safe side, and ``close()`` commits it."""
+        op = SettleOp(claim, event, error, at=self.clock())
+        self._group.submit(op, urgent=False).add_done_callback(self._report_lost)
+
+    def _report_lost(self, future: asyncio.Future[Result]) -> None:
+        """A settlement nobody awaits: if its commit failed, say so (the claim stays pending,
+        the safe side). Only the error's type: a driver's message may quote a connection
+        string."""
+        if not future.cancelled() and (error := future.exception()) is not None:
+            logger.error(
+                "the renewal journal %s could not record a settlement (%s): the renew stays "
+                "pending there until `reconcile` or an operator settles it",
+                self.location,
+                type(error).__name__,
+            )
+
+    async def _written(self) -> None:
+        """Before a read: what this journal was given to write is committed (read your
+        writes)."""
+        await self._group.drain()
 
     async def _operate(self, op: OperatorOp) -> Result:
         return await self._group.submit(op)

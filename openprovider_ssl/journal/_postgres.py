@@ -347,6 +347,7 @@ class PostgresJournal(StoredJournal):
 
     async def _select(self, query: str, where: dict[str, Any], order: str) -> list[Any]:
         await self._ensure_open()
+        await self._written()
         where = {condition: value for condition, value in where.items() if value is not None}
         if where:
             query += " WHERE " + " AND ".join(where)

@@ -178,6 +178,8 @@ class SettleOp:
     event: Event
     error: str = ""
     reason: str = ""
+    #: When the answer came (None: when committed); a settlement may wait for a later commit.
+    at: datetime | None = None
 
 
 @attrs.frozen(slots=True)
@@ -236,10 +238,16 @@ def plan(
     records = dict(current)
     out = Plan([], {}, [])
 
-    def event(record: ClaimRecord | Claim, kind: Event, error: str = "", reason: str = "") -> None:
+    def event(
+        record: ClaimRecord | Claim,
+        kind: Event,
+        error: str = "",
+        reason: str = "",
+        at: datetime | None = None,
+    ) -> None:
         out.events.append(
             NewEvent(
-                now,
+                at or now,
                 record.order_id,
                 record.claim_id,
                 kind,
@@ -250,9 +258,15 @@ def plan(
             )
         )
 
-    def write(record: ClaimRecord, kind: Event, error: str = "", reason: str = "") -> None:
+    def write(
+        record: ClaimRecord,
+        kind: Event,
+        error: str = "",
+        reason: str = "",
+        at: datetime | None = None,
+    ) -> None:
         records[record.order_id] = out.records[record.order_id] = record
-        event(record, kind, error, reason)
+        event(record, kind, error, reason, at)
 
     for op in ops:
         if isinstance(op, ClaimOp):
@@ -270,16 +284,20 @@ def plan(
             claim = op.claim
             held, state = records.get(claim.order_id), SETTLES[op.event]
             if held is not None and held.claim_id == claim.claim_id and held.state == PENDING:
-                settled = attrs.evolve(
-                    held,
-                    state=state or PENDING,
-                    settled_at=None if state is None else now,
-                    error=op.error,
+                settled = ClaimRecord(  # not attrs.evolve: this runs for every renew
+                    held.order_id,
+                    held.claim_id,
+                    state or PENDING,
+                    held.expiration,
+                    held.claimed_at,
+                    held.origin,
+                    None if state is None else op.at or now,
+                    op.error,
                 )
-                write(settled, op.event, op.error, op.reason)
+                write(settled, op.event, op.error, op.reason, op.at)
             else:
                 # A late or repeated answer: the claim moved on, but the books keep the event.
-                event(claim, op.event, op.error, op.reason)
+                event(claim, op.event, op.error, op.reason, op.at)
         else:
             held, state = records.get(op.order_id), SETTLES[op.event]
             if (

@@ -787,8 +787,8 @@ def cancel_when_committed(journal: SqliteJournal, victim: list[asyncio.Task[Any]
     not run again yet."""
     submit = journal._group.submit
 
-    def submitted(op: Any) -> asyncio.Future[Any]:
-        future = submit(op)
+    def submitted(op: Any, *, urgent: bool = True) -> asyncio.Future[Any]:
+        future = submit(op, urgent=urgent)
         if isinstance(op, ClaimOp):
             future.add_done_callback(lambda _: victim[0].cancel())
         return future
