@@ -99,6 +99,11 @@ async def _renew(
         report.extra["fake: maintenance answers"] = s.fake.stats.faults["maintenance"]
         report.extra["fake: orders charged twice"] = twice
     code = _exit_code(s, report)
+    if report.interrupted and (lines or s.json):  # the document is on stdout; a word in the log
+        s.stderr.print(
+            f"[yellow]Interrupted by {report.signal}:[/] stopped cleanly; nothing more was sent; "
+            f"{len(report.in_flight)} renew(s) in flight are pending in the journal."
+        )
     if lines:
         if report.interrupted:
             emit_stopped(report)

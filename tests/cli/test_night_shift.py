@@ -1,0 +1,422 @@
+"""The command line as a cron job or a Kubernetes CronJob runs it, each test through the real
+command line (``python -m openprovider_ssl`` in a subprocess): signals, machine-readable output,
+options before or after the command, the spending cap, output in logs and every exit code.
+
+Commands run against ``--fake`` (a fake server inside the command), or against a fake served
+by the test in a background thread (``ThreadedFake``), whose counters then say what was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _support import ThreadedFake
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+PYTHON_M = [sys.executable, "-m", "openprovider_ssl"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """No credentials, no COLUMNS (as under cron), the default journal in the test's dir."""
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("OPENPROVIDER_") and k != "COLUMNS"
+    }
+    base["XDG_STATE_HOME"] = str(tmp_path / "state")
+    return base
+
+
+@pytest.fixture
+def served() -> Iterator[ThreadedFake]:
+    server = ThreadedFake(orders=60, seed=11)
+    yield server
+    server.close()
+
+
+def cli(
+    *args: str, env: dict[str, str], code: int | None = 0, stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    proc = subprocess.run(
+        [*PYTHON_M, *args], env=env, input=stdin, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    if code is not None:
+        assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def fake_env(env: dict[str, str], served: ThreadedFake, **more: str) -> dict[str, str]:
+    return env | served.env() | more
+
+
+# --- 1. signals ------------------------------------------------------------------------------
+
+
+def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*PYTHON_M, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_renews(proc: subprocess.Popen[str]) -> str:
+    """Read stderr (-vv logs every request) until the first renew has gone out."""
+    assert proc.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "RenewOrder" in line or not line:
+            break
+    assert any("RenewOrder" in line for line in seen), "".join(seen)
+    return "".join(seen)
+
+
+def renew_and_signal(sig: signal.Signals, env: dict[str, str], journal: Path) -> tuple[int, Any]:
+    proc = start(
+        "renew-expiring", "--json", "-vv", "--concurrency", "8", "--fake", "--fake-orders",
+        "3000", "--fake-latency", "0.05", "--journal", str(journal), env=env,
+    )  # fmt: skip
+    seen = wait_for_renews(proc)
+    time.sleep(0.2)  # a few batches of renewals answered, others in flight
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert "Traceback" not in stderr, seen + stderr
+    assert f"Interrupted by {sig.name}: stopped cleanly" in stderr
+    return proc.returncode, json.loads(stdout)
+
+
+@posix_only
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_mid_run_stops_cleanly_with_the_json_document_and_the_in_flight_orders(
+    sig: signal.Signals, code: int, env: dict[str, str], tmp_path: Path
+) -> None:
+    journal = tmp_path / "renewals.sqlite3"
+    returncode, data = renew_and_signal(sig, env, journal)
+    assert returncode == code
+    assert data["interrupted"] is True
+    assert data["signal"] == sig.name
+    assert 0 < len(data["in_flight"]) <= 8
+    assert data["counts"]["in_flight"] == len(data["in_flight"])
+    assert not set(data["in_flight"]) & set(data["renewed"])
+    # The in-flight renewals are pending in the journal: never sent again until reconciled.
+    listed = cli("journal", "list", "--pending", "--json", "--journal", str(journal), env=env)
+    pending = {r["order_id"] for r in json.loads(listed.stdout)["records"]}
+    assert set(data["in_flight"]) <= pending
+
+
+@posix_only
+def test_sigterm_stops_any_other_command_with_143(env: dict[str, str]) -> None:
+    proc = start("orders", "list", "-vv", "--fake", "--fake-latency", "5", env=env)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the first request is out, its answer 5 s away
+    assert "ListOrders" in line, line
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    assert "Interrupted by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+
+
+# --- 2. machine-readable output ----------------------------------------------------------------
+
+
+def test_json_failures_carry_type_api_code_http_status_and_may_have_been_applied(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    good = served.fake.renewable_ids()[0]
+    expired = served.fake.order_ids("EXP")[0]
+    proc = cli("orders", "renew", str(good), str(expired), "--json", env=fake_env(env, served),
+               code=1)  # fmt: skip
+    failed = json.loads(proc.stdout)["failed"]
+    assert failed == [
+        {
+            "order_id": expired, "reason": failed[0]["reason"], "message": failed[0]["message"],
+            "error_type": "APIError", "api_code": 10004, "http_status": failed[0]["http_status"],
+            "may_have_been_applied": False,
+        }
+    ]  # fmt: skip
+    assert isinstance(failed[0]["http_status"], int)
+    assert failed[0]["reason"].startswith("10004 ") and failed[0]["message"]
+
+
+def test_an_unknown_outcome_names_the_commands_to_check_it(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    order_id = served.fake.renewable_ids()[0]
+    served.call(lambda: served.fake.faults.update(drop_after_rate=1.0))
+    proc = cli("orders", "renew", str(order_id), "--json", env=fake_env(env, served), code=3)
+    [unknown] = json.loads(proc.stdout)["unknown"]
+    assert unknown["order_id"] == order_id
+    assert unknown["error_type"] == "OutcomeUnknownError"
+    assert unknown["may_have_been_applied"] is True
+    assert f"openprovider-ssl orders get {order_id}" in unknown["message"]
+    assert "openprovider-ssl journal reconcile" in unknown["message"]
+    assert "orders.get(" not in unknown["message"]
+    human = cli("orders", "renew", str(order_id), env=fake_env(env, served), code=3)
+    assert "orders.get(" not in human.stdout + human.stderr
+
+
+def test_json_lines_one_event_per_outcome_then_a_summary(env: dict[str, str]) -> None:
+    proc = cli(
+        "renew-expiring", "--json-lines", "--fake", "--fake-orders", "60", "--fake-latency",
+        "0", env=env,
+    )  # fmt: skip
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    *outcomes, summary = events
+    assert summary["event"] == "summary" and summary["exit_code"] == 0
+    assert {e["event"] for e in outcomes} == {"renewed"}
+    ids = [e["order_id"] for e in outcomes]
+    assert len(ids) == len(set(ids)) == summary["counts"]["renewed"] > 0
+    assert all(datetime.fromisoformat(e["time"]).tzinfo is not None for e in events)
+
+
+def test_json_and_json_lines_exclude_each_other(env: dict[str, str]) -> None:
+    proc = cli("renew-expiring", "--fake", "--json", "--json-lines", env=env, code=2)
+    assert "exclude each other" in proc.stderr
+
+
+@posix_only
+def test_json_lines_survive_a_sigkill_up_to_the_last_complete_line(env: dict[str, str]) -> None:
+    proc = start(
+        "renew-expiring", "--json-lines", "--concurrency", "10", "--fake", "--fake-orders",
+        "3000", "--fake-latency", "0.01", env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = [proc.stdout.readline() for _ in range(20)]  # 20 outcomes written so far
+    proc.send_signal(signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    lines = "".join(first) + rest
+    complete = lines.split("\n")[:-1]  # whatever follows the last newline may be cut
+    events = [json.loads(line) for line in complete]
+    assert len(events) >= 20
+    assert all(e["event"] != "summary" for e in events)
+    ids = [e["order_id"] for e in events]
+    assert len(ids) == len(set(ids)), "an order appears twice"
+
+
+def test_log_format_json_lines_have_full_timestamps(env: dict[str, str]) -> None:
+    proc = cli(
+        "renew-expiring", "-v", "--log-format", "json", "--json", "--fake", "--fake-orders",
+        "80", "--fake-latency", "0", "--fake-maintenance-rate", "0.3", env=env,
+    )  # fmt: skip
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert records and any("retrying in" in r["message"] for r in records)
+    for record in records:
+        assert {"time", "level", "logger", "message"} <= set(record)
+        when = datetime.fromisoformat(record["time"])
+        assert when.tzinfo is not None and when.year >= 2024
+
+
+def test_text_log_lines_have_the_date_and_offset(env: dict[str, str]) -> None:
+    proc = cli(
+        "-v", "renew-expiring", "--json", "--fake", "--fake-orders", "80", "--fake-latency",
+        "0", "--fake-maintenance-rate", "0.3", env=env,
+    )  # fmt: skip
+    lines = proc.stderr.splitlines()
+    assert lines
+    for line in lines:
+        when = datetime.fromisoformat(line.split(" ", 1)[0])
+        assert when.tzinfo is not None
+
+
+def test_vv_shows_every_request_and_v_does_not(served: ThreadedFake, env: dict[str, str]) -> None:
+    order_id = served.fake.renewable_ids()[0]
+    verbose = cli("orders", "get", str(order_id), "-vv", env=fake_env(env, served))
+    assert f"GetOrder GET /ssl/orders/{order_id}" in verbose.stderr
+    quieter = cli("orders", "get", str(order_id), "-v", env=fake_env(env, served))
+    assert "GetOrder GET" not in quieter.stderr
+    assert served.fake.token not in verbose.stdout + verbose.stderr
+
+
+# --- 3. options where an operator expects them -------------------------------------------------
+
+
+def test_global_options_are_accepted_after_the_command(env: dict[str, str]) -> None:
+    dry = cli("renew-expiring", "--dry-run", "--json", "--fake", "--fake-orders", "30", env=env)
+    data = json.loads(dry.stdout)
+    assert data["dry_run"] is True and data["would_renew"]
+    listed = cli("orders", "list", "--json", "--fake", "--fake-orders", "12", env=env)
+    assert len(json.loads(listed.stdout)) == 12
+    # Given on both sides, the value after the command wins.
+    both = cli("--fake", "--fake-orders", "5", "orders", "list", "--json", "--fake-orders",
+               "9", env=env)  # fmt: skip
+    assert len(json.loads(both.stdout)) == 9
+    assert (
+        "Global options (before or after the command)"
+        in cli("orders", "list", "--help", env=env).stdout
+    )
+
+
+def test_sandbox_and_fake_on_either_side_still_exclude_each_other(env: dict[str, str]) -> None:
+    proc = cli("--sandbox", "orders", "list", "--fake", env=env, code=2)
+    assert "exclude each other" in proc.stderr
+
+
+def test_journal_after_the_command(env: dict[str, str], tmp_path: Path) -> None:
+    journal = tmp_path / "elsewhere.sqlite3"
+    proc = cli("journal", "list", "--json", "--journal", str(journal), env=env)
+    assert json.loads(proc.stdout)["journal"] == str(journal)
+
+
+def test_timeout_gives_up_on_a_server_that_never_answers(env: dict[str, str]) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        where = {
+            "OPENPROVIDER_TOKEN": "t0ken",
+            "OPENPROVIDER_BASE_URL": f"https://127.0.0.1:{port}",
+        }
+        # Without --timeout each of the attempts waits 30 s: far beyond this test's 25 s.
+        proc = cli("orders", "get", "100001", "--timeout", "0.2", "--json", env=env | where,
+                   code=1, timeout=25)  # fmt: skip
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "TransportError"
+    assert "t0ken" not in proc.stdout + proc.stderr
+
+
+def test_rate_caps_the_requests_per_second(env: dict[str, str]) -> None:
+    args = ("renew-expiring", "--json", "--rate", "20", "--fake", "--fake-orders", "60")
+    data = json.loads(cli(*args, "--fake-latency", "0", env=env).stdout)
+    burst = 5  # Limits' default burst
+    assert data["requests"] > burst + 5
+    # No faster than the rate allows (a lower bound only: a slow machine cannot break it).
+    assert data["wall_time_seconds"] >= (data["requests"] - burst) / 20 * 0.9
+
+
+def test_bad_option_values_are_usage_errors_before_anything_is_sent(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    where = fake_env(env, served)
+    for args in (
+        ("orders", "list", "--timeout", "0"),
+        ("orders", "list", "--rate", "-1"),
+        ("orders", "list", "--login-ip", "not-an-ip"),
+        ("renew-expiring", "--renewal-window-days", "91"),
+        ("renew-expiring", "--within-days", "45"),  # beyond the default window of 30
+    ):
+        cli(*args, env=where, code=2)
+    assert served.fake.stats.requests.total() == 0
+
+
+def test_within_days_up_to_a_wider_renewal_window(env: dict[str, str]) -> None:
+    args = ("renew-expiring", "--dry-run", "--json", "--fake", "--fake-orders", "200")
+    narrow = json.loads(cli(*args, env=env).stdout)
+    wide = json.loads(
+        cli(*args, "--renewal-window-days", "90", "--within-days", "60", env=env).stdout
+    )
+    assert set(narrow["would_renew"]) < set(wide["would_renew"])
+
+
+def test_order_ids_from_standard_input(served: ThreadedFake, env: dict[str, str]) -> None:
+    ids = served.fake.renewable_ids()[:3]
+    stdin = f"{ids[0]}\n{ids[1]} {ids[2]}\n"
+    data = json.loads(
+        cli("orders", "renew", "-", "--json", env=fake_env(env, served), stdin=stdin).stdout
+    )
+    assert data["renewed"] == sorted(ids)
+    assert dict(served.fake.stats.renewals) == dict.fromkeys(ids, 1)
+
+
+def test_bad_ids_on_standard_input_exit_2_and_send_nothing(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    good = served.fake.renewable_ids()[0]
+    for stdin in (f"{good}\nabc\n", f"{good} -5", ""):
+        proc = cli("orders", "renew", "-", env=fake_env(env, served), stdin=stdin, code=2)
+        assert "order id" in proc.stderr
+    assert served.fake.stats.requests.total() == 0
+
+
+def test_login_ip_is_sent_with_the_login(served: ThreadedFake, env: dict[str, str]) -> None:
+    login = env | {
+        "OPENPROVIDER_USERNAME": served.fake.username,
+        "OPENPROVIDER_PASSWORD": served.fake.password,
+        "OPENPROVIDER_BASE_URL": served.fake.url,
+    }
+    order_id = str(served.fake.renewable_ids()[0])
+    cli("orders", "get", order_id, "--login-ip", "127.0.0.1", env=login)
+    # A token bound to another address is refused for calls from this one: the IP was sent.
+    proc = cli("orders", "get", order_id, "--login-ip", "192.0.2.7", env=login, code=None)
+    assert proc.returncode in (1, 2)
+    assert served.fake.password not in proc.stdout + proc.stderr
+
+
+# --- 4. output an operator reads in logs -------------------------------------------------------
+
+
+def test_tables_do_not_wrap_when_stdout_is_not_a_terminal(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    order = max(
+        (served.fake.order(i) for i in served.fake.order_ids("ACT")),
+        key=lambda o: len(", ".join(o.host_names)),
+    )
+    hosts = ", ".join(order.host_names)
+    assert len(hosts) > 60  # with the other columns, wider than 80
+    proc = cli("orders", "get", str(order.id), env=fake_env(env, served))
+    assert hosts in proc.stdout  # on one line, whole
+
+
+@posix_only
+def test_orders_list_shows_progress_on_a_terminal_only(env: dict[str, str]) -> None:
+    import pty  # noqa: PLC0415  (POSIX only)
+
+    args = ("orders", "list", "--fake", "--fake-orders", "600", "--fake-latency", "0.05")
+    plain = cli(*args, env=env)
+    assert plain.stderr == ""  # nothing extra in a log
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*PYTHON_M, *args], env=env | {"TERM": "xterm"}, stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.wait(30) == 0
+    assert b"Reading orders" in shown
+
+
+# --- 5. exit codes -------------------------------------------------------------------------------
+
+
+def test_exit_codes_0_1_2_3(served: ThreadedFake, env: dict[str, str]) -> None:
+    where = fake_env(env, served)
+    renewable = served.fake.renewable_ids()
+    cli("orders", "renew", str(renewable[0]), env=where, code=0)
+    cli("orders", "renew", str(served.fake.order_ids("EXP")[0]), env=where, code=1)
+    cli("orders", "list", env=env, code=2)  # no credentials
+    cli("orders", "renew", "x", env=where, code=2)
+    served.call(lambda: served.fake.faults.update(drop_after_rate=1.0))
+    cli("orders", "renew", str(renewable[1]), env=where, code=3)
+
+
+def test_exit_codes_are_documented_in_the_help(env: dict[str, str]) -> None:
+    text = " ".join(cli("--help", env=env).stdout.split())
+    for code, meaning in (("0", "done"), ("1", "failed"), ("2", "usage"), ("3", "pending"),
+                          ("130", "SIGINT"), ("143", "SIGTERM")):  # fmt: skip
+        assert f"{code} " in text and meaning in text
+    assert "OPENPROVIDER_PASSWORD_FILE" in text and "OPENPROVIDER_TOKEN_FILE" in text
