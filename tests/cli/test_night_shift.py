@@ -420,3 +420,49 @@ def test_exit_codes_are_documented_in_the_help(env: dict[str, str]) -> None:
                           ("130", "SIGINT"), ("143", "SIGTERM")):  # fmt: skip
         assert f"{code} " in text and meaning in text
     assert "OPENPROVIDER_PASSWORD_FILE" in text and "OPENPROVIDER_TOKEN_FILE" in text
+
+
+# --- --redis: limits shared through Redis -----------------------------------------------------
+
+
+def _redis_conftest() -> Any:
+    """tests/redis/conftest.py, for its ``redis_url`` fixture (finds or starts a server)."""
+    import importlib.util  # noqa: PLC0415
+
+    path = Path(__file__).parents[1] / "redis" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_cli_redis_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+redis_url = _redis_conftest().redis_url
+
+
+def test_redis_unreachable_refuses_every_call(env: dict[str, str]) -> None:
+    pytest.importorskip("redis.asyncio", reason="the redis package is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens once the socket is closed
+    proc = cli(
+        "orders", "list", "--json", "--fake", "--fake-orders", "5",
+        "--redis", f"redis://127.0.0.1:{closed}/0", env=env, code=1,
+    )  # fmt: skip
+    assert json.loads(proc.stdout)["error"]["error_type"] == "LimiterUnavailableError"
+
+
+def test_redis_shares_the_limits(redis_url: str, env: dict[str, str]) -> None:
+    import redis  # noqa: PLC0415
+
+    prefix = f"opssl-cli-test-{os.getpid()}-{time.monotonic_ns()}:"
+    args = ("renew-expiring", "--json", "--fake", "--fake-orders", "30", "--fake-latency", "0")
+    data = json.loads(cli(*args, "--redis", redis_url, "--redis-prefix", prefix, env=env).stdout)
+    assert data["renewed"]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = client.keys(prefix + "*")
+        assert keys, "nothing was counted in Redis"
+        client.delete(*keys)
+    finally:
+        client.close()
