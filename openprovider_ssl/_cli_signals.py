@@ -3,7 +3,8 @@
 SIGTERM is what Kubernetes, systemd and ``timeout`` send, SIGINT what Ctrl-C sends. While a
 command runs, the first of either cancels its task (a bulk renewal then stops sending, lists
 what was in flight and writes its report) and is remembered in ``Stop.signal``; the handlers are
-then removed, so a second signal stops the process at once, the default way. Exit codes follow
+then removed (those the process had before come back), so a second signal stops the process at
+once. Exit codes follow
 the shell's convention, 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -40,11 +42,15 @@ def stopped_by_signals(stop: Stop) -> Iterator[None]:
     """
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    installed: list[signal.Signals] = []
+    installed: list[tuple[signal.Signals, Any]] = []
 
     def remove() -> None:
+        # The handlers the process had before (a test runner's, asyncio.run's) come back.
         while installed:
-            loop.remove_signal_handler(installed.pop())
+            signum, before = installed.pop()
+            loop.remove_signal_handler(signum)
+            if before is not None:
+                signal.signal(signum, before)
 
     def received(signum: signal.Signals) -> None:
         remove()  # a second signal gets the default treatment: stop at once
@@ -54,8 +60,9 @@ def stopped_by_signals(stop: Stop) -> Iterator[None]:
 
     try:
         for signum in SIGNALS:
+            before = signal.getsignal(signum)
             loop.add_signal_handler(signum, received, signum)
-            installed.append(signum)
+            installed.append((signum, before))
     except (NotImplementedError, RuntimeError, ValueError):
         remove()
     try:
