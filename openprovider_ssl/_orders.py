@@ -385,10 +385,16 @@ class Orders:
         progress: ProgressHook | None = None,
         total: int | None = None,
         enable_dns_automation: bool | None = None,
+        max_renewals: int | None = None,
     ) -> BulkRun[Renewed]:
         """Renew many orders, ``concurrency`` at a time, yielding one ``Outcome`` per order as
         each completes. ``orders``: ids or ``Order`` objects (their ``expiration_date`` lets an
-        ambiguous renew be confirmed), from any iterable or async iterable. See ``BulkRun``::
+        ambiguous renew be confirmed), from any iterable or async iterable.
+
+        ``max_renewals`` caps the spending: once that many renews were sent (whatever their
+        outcome), none more is sent; the orders already taken get ``RenewalCapReachedError``
+        (nothing sent) and the run stops (``run.cap_reached``, ``run.sent``). See
+        ``BulkRun``::
 
             async with client.orders.renew_many(ids, concurrency=50) as run:
                 async for outcome in run:
@@ -401,6 +407,7 @@ class Orders:
             progress=progress,
             total=total,
             enable_dns_automation=enable_dns_automation,
+            max_renewals=max_renewals,
         )
 
     def update_many(
@@ -426,12 +433,14 @@ class Orders:
         progress: ProgressHook | None = None,
         enable_dns_automation: bool | None = None,
         now: datetime | None = None,
+        max_renewals: int | None = None,
     ) -> BulkRun[Renewed]:
         """Renew every active order that expires within ``within_days`` (soonest first; the
         whole list is read before the first renew). ``within_days`` defaults to the client's
         renewal window (``renewal_window_days``, 30 unless set) and may not exceed it (a
         ``ValidationError``, nothing sent). ``dry_run=True`` only lists them, as outcomes with
-        ``dry_run`` set. See ``BulkRun``."""
+        ``dry_run`` set. ``max_renewals`` caps the spending, as in ``renew_many``. See
+        ``BulkRun``."""
         return bulk.renew_expiring(
             self,
             within_days=within_days,
@@ -440,4 +449,5 @@ class Orders:
             progress=progress,
             enable_dns_automation=enable_dns_automation,
             now=now,
+            max_renewals=max_renewals,
         )

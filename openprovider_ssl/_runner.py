@@ -25,9 +25,9 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._limits import SendMark, send_mark
-from .errors import ValidationError
+from .errors import RenewalCapReachedError, ValidationError
 
-__all__ = ["BulkRun", "Outcome", "Progress", "ProgressHook", "RunState"]
+__all__ = ["BulkRun", "Outcome", "Progress", "ProgressHook", "RenewalCap", "RunState"]
 
 logger = logging.getLogger("openprovider_ssl")
 
@@ -80,6 +80,40 @@ _DONE = object()
 _END = object()
 
 
+class RenewalCap:
+    """A bulk run's spending cap: at most ``limit`` orders whose renew was sent.
+
+    A worker reserves a place before it takes an order from the source, and settles it once
+    the order is done: a place whose renew never left (refused by the journal or the limits
+    before sending, an invalid item) is given back, one that was sent stays used whatever its
+    outcome (a sent renew may have been charged). While every free place is reserved, workers
+    wait for one to settle; once ``limit`` renews were sent, they stop.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sent = 0
+        self.reserved = 0
+        self.reached = False
+        self._changed = asyncio.Event()
+
+    async def reserve(self) -> bool:
+        """True: a place is held (settle it later); False: the cap is spent, send no more."""
+        while self.sent < self.limit:
+            if self.sent + self.reserved < self.limit:
+                self.reserved += 1
+                return True
+            self._changed.clear()
+            await self._changed.wait()
+        return False
+
+    def settle(self, sent: bool) -> None:
+        self.reserved -= 1
+        if sent:
+            self.sent += 1
+        self._changed.set()
+
+
 class RunState(Generic[Item, R]):
     """Everything the workers share. It never refers to the ``BulkRun``: a run dropped in
     mid-iteration is finalised at once, and its generator's cleanup stops the workers."""
@@ -94,9 +128,12 @@ class RunState(Generic[Item, R]):
         progress: ProgressHook | None,
         total: int | None,
         dry_run: bool,
+        cap: RenewalCap | None = None,
     ) -> None:
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be callable, got {type(progress).__name__}")
+        self.cap = cap
+        self.sent = 0
         self.describe = describe
         self.operate = operate
         self.concurrency = concurrency
@@ -106,6 +143,7 @@ class RunState(Generic[Item, R]):
         self.done = 0
         self.failed = 0
         self.stopping = False
+        self.probing = False
         self.exhausted = False
         self.error: Exception | None = None
         self.workers: list[asyncio.Task[None]] = []
@@ -145,26 +183,52 @@ class RunState(Generic[Item, R]):
         return item
 
     async def work(self, index: int) -> None:
+        cap = self.cap
         try:
             while not self.stopping:
                 await self.slots.acquire()
-                if self.stopping:
+                held = cap is not None and not await cap.reserve()
+                if self.stopping or (held and self.probing):
                     self.slots.release()
                     break
+                # Spent: one worker takes one more order, to tell "held back" from "ran out".
+                if held:
+                    self.probing = True
+                mark = SendMark()
                 try:
                     item = await self.pull()
+                    if item is _END:
+                        self.slots.release()
+                        break
+                    if held:
+                        self.outcomes.put_nowait(self._held_back(item))  # type: ignore[arg-type]
+                        break
+                    self.outcomes.put_nowait(await self._one(index, item, mark))  # type: ignore[arg-type]
                 except Exception as error:
                     self.slots.release()
                     self.fail(error)
                     break
-                if item is _END:
-                    self.slots.release()
-                    break
-                self.outcomes.put_nowait(await self._one(index, item))  # type: ignore[arg-type]
+                finally:
+                    if mark.sent:
+                        self.sent += 1
+                    if cap is not None and not held:
+                        cap.settle(mark.sent)
         finally:
             self.outcomes.put_nowait(_DONE)
 
-    async def _one(self, index: int, item: Item) -> Outcome[R]:
+    def _held_back(self, item: Item) -> Outcome[R]:
+        """The outcome of the order the spending cap held back (never sent); the run stops."""
+        assert self.cap is not None
+        self.stopping = True
+        self.cap.reached = True
+        try:
+            order_id, expiration = self.describe(item)
+        except Exception as exc:
+            return Outcome(item, error=exc)  # type: ignore[arg-type]
+        refused = RenewalCapReachedError(order_id, limit=self.cap.limit, sent=self.cap.sent)
+        return Outcome(order_id, error=refused, expiration_date=expiration)
+
+    async def _one(self, index: int, item: Item, mark: SendMark) -> Outcome[R]:
         try:
             order_id, expiration = self.describe(item)
         except Exception as exc:
@@ -178,7 +242,6 @@ class RunState(Generic[Item, R]):
                 "orders", f"order {order_id} is already in progress in this run; not sent twice"
             )
             return Outcome(order_id, error=twice, expiration_date=expiration)
-        mark = SendMark()
         self.working[index] = (order_id, mark)
         if key is not None:
             self.busy.add(key)
@@ -274,6 +337,17 @@ class BulkRun(Generic[R]):
     ``undelivered`` (finished, but the iteration stopped before yielding them). Orders never
     taken from the source remain in it. While running, ``in_flight`` lists the orders being
     worked on and ``progress`` counts the outcomes delivered.
+
+    With a spending cap (``renew_many(..., max_renewals=N)``), a worker takes an order from
+    the source only while fewer than N renews are sent or in flight, so no more than N renews
+    are ever sent. Once N were sent, the next order of the source (if there is one) gets a
+    ``RenewalCapReachedError`` outcome, nothing sent, and the run ends as after ``stop()``:
+    ``cap_reached`` and ``stopped`` are True, ``sent`` says how many renews were sent, and the
+    orders after it remain in the source (for ``renew_expiring``, ``total - progress.done``
+    were left).
+
+    Outcomes stream: each is yielded as soon as its order is done (completion order, not
+    source order), so a consumer can write one line per outcome while the run goes on.
     """
 
     def __init__(self, state: RunState[Any, R]) -> None:
@@ -329,6 +403,25 @@ class BulkRun(Generic[R]):
         """The number of orders, when known (a sized source, or after ``renew_expiring`` listed
         them)."""
         return self._state.total
+
+    @property
+    def sent(self) -> int:
+        """How many orders' requests were sent so far (each may have been applied, and a
+        renew charged), whatever their outcome; counted when each order is done."""
+        return self._state.sent
+
+    @property
+    def max_renewals(self) -> int | None:
+        """The run's spending cap (``max_renewals``), None without one."""
+        cap = self._state.cap
+        return cap.limit if cap is not None else None
+
+    @property
+    def cap_reached(self) -> bool:
+        """True once the run stopped taking orders because ``max_renewals`` renews were sent
+        ("stopped at the cap: ``sent`` renewals sent"); False if the source ran out first."""
+        cap = self._state.cap
+        return cap is not None and cap.reached
 
     @property
     def stopped(self) -> bool:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from . import _validation as check
-from ._runner import BulkRun, Outcome, Progress, ProgressHook, RunState
+from ._runner import BulkRun, Outcome, Progress, ProgressHook, RenewalCap, RunState
 from .errors import ValidationError
 from .models import DEFAULT_RENEWAL_WINDOW_DAYS, Order, Renewed, Updated
 from .models._orders import renewal_window
@@ -83,6 +83,12 @@ def _total(source: object, total: int | None) -> int | None:
     return len(source) if isinstance(source, Sized) else None
 
 
+def _cap(max_renewals: object) -> RenewalCap | None:
+    if max_renewals is None:
+        return None
+    return RenewalCap(check.int_range("max_renewals", max_renewals, 0, 2**63 - 1))
+
+
 def _describe_renew(item: int | _Expiring) -> tuple[int, datetime | None]:
     if isinstance(item, int):
         return item, None
@@ -98,9 +104,16 @@ def renew_many(
     progress: ProgressHook | None = None,
     total: int | None = None,
     enable_dns_automation: bool | None = None,
+    max_renewals: int | None = None,
 ) -> BulkRun[Renewed]:
     """Renew every order of ``items`` (order ids, or ``Order`` objects: their expiration date
-    then lets an ambiguous renew be confirmed by reading the order back)."""
+    then lets an ambiguous renew be confirmed by reading the order back).
+
+    ``max_renewals`` is a spending cap: once that many renews were sent (whatever their
+    outcome, since a sent renew may have been charged), no further renew is sent; the orders
+    already taken get a ``RenewalCapReachedError`` outcome and the run stops taking new ones
+    (``BulkRun.cap_reached``, ``BulkRun.sent``)."""
+    cap = _cap(max_renewals)
     state: RunState[int | _Expiring, Renewed] = RunState(
         cast("Iterable[int | _Expiring] | AsyncIterable[int | _Expiring]", items),
         describe=_describe_renew,
@@ -109,6 +122,7 @@ def renew_many(
         progress=progress,
         total=_total(items, total),
         dry_run=False,
+        cap=cap,
     )
     return BulkRun(state)
 
@@ -191,6 +205,7 @@ def renew_expiring(
     progress: ProgressHook | None = None,
     enable_dns_automation: bool | None = None,
     now: datetime | None = None,
+    max_renewals: int | None = None,
 ) -> BulkRun[Renewed]:
     """Renew the active orders that expire within ``within_days``, soonest first.
 
@@ -202,8 +217,10 @@ def renew_expiring(
     expiring orders and would shift the pages under a listing still in progress; only ids and
     expiration dates are kept (16 bytes an order). ``dry_run=True`` yields an outcome per
     order (``dry_run`` set, ``result`` None) and renews nothing. ``now`` (default: the current
-    time) is what "expires within" is measured from.
+    time) is what "expires within" is measured from. ``max_renewals`` is a spending cap, as in
+    ``renew_many``.
     """
+    cap = _cap(max_renewals)
     window_days = renewal_window(
         getattr(orders, "renewal_window_days", DEFAULT_RENEWAL_WINDOW_DAYS)
     ).days
@@ -252,6 +269,7 @@ def renew_expiring(
         progress=progress,
         total=None,
         dry_run=dry_run,
+        cap=cap,
     )
     return BulkRun(state)
 

@@ -23,6 +23,7 @@ __all__ = [
     "OpenproviderError",
     "OutcomeUnknownError",
     "RateLimitError",
+    "RenewalCapReachedError",
     "RenewalPendingError",
     "ResponseError",
     "RetryBudgetExhaustedError",
@@ -280,6 +281,23 @@ class RenewalPendingError(OpenproviderError):
                 "--reason ...`)"
             )
         super().__init__(f"renew of order {order_id} not sent: {what}; {advice}")
+
+
+class RenewalCapReachedError(OpenproviderError):
+    """A renew was refused before sending: the bulk run's spending cap (``max_renewals``) was
+    reached. Nothing was sent for this order, so nothing was charged for it.
+
+    ``limit`` is the cap, ``sent`` how many renews the run sent (each may have been charged).
+    """
+
+    def __init__(self, order_id: int, *, limit: int, sent: int) -> None:
+        self.order_id = order_id
+        self.limit = limit
+        self.sent = sent
+        super().__init__(
+            f"renew of order {order_id} not sent: the run stopped at its spending cap of "
+            f"{limit} renewal(s) ({sent} sent); run again, or raise max_renewals, to renew it"
+        )
 
 
 def _short(value: Any, limit: int = 200) -> str:
