@@ -34,6 +34,7 @@ from .errors import (
     ResponseError,
     RetryBudgetExhaustedError,
     ServerError,
+    TLSError,
     TransportError,
     ValidationError,
 )
@@ -168,6 +169,7 @@ __all__ = [
     "ServerError",
     "SqliteJournal",
     "SupportedSoftware",
+    "TLSError",
     "TransportError",
     "UpdateOrderRequest",
     "Updated",

@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncGenerator, Mapping
 from typing import NamedTuple
 
 import aiohttp
+import yarl
 
 from ._protocol import Request
-from .errors import ResponseError, TransportError
+from .errors import ResponseError, TLSError, TransportError
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# aiohttp 3.10 added ConnectionTimeoutError; before it, a connect timeout is a
+# ServerTimeoutError, taken below for a timeout after sending (the safe side).
+_CONNECT_TIMEOUT: tuple[type[Exception], ...] = tuple(
+    t for t in (getattr(aiohttp, "ConnectionTimeoutError", None),) if t is not None
+)
 
 
 class RawAnswer(NamedTuple):
@@ -25,12 +32,20 @@ class RawAnswer(NamedTuple):
     body: bytes
 
 
-def transport_error(request: Request, exc: aiohttp.ClientError | TimeoutError) -> TransportError:
-    """The ``TransportError`` for one of aiohttp's exceptions (or a timeout)."""
+def transport_error(
+    request: Request, exc: aiohttp.ClientError | TimeoutError | ssl.SSLError, host: str = ""
+) -> TransportError:
+    """The ``TransportError`` for one of aiohttp's exceptions (or a timeout); a ``TLSError``
+    (never retried) when the certificate or the handshake failed."""
     what = f"{request.operation} ({request.method} {request.path})"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLCertVerificationError):
+        return _tls_error(what, exc, host)
+    if isinstance(exc, ssl.SSLError):
+        # Raised by ssl itself, past the handshake: the request may have gone out.
+        return TransportError(f"{what}: TLS failed: {exc}", sent=True)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return TransportError(f"{what}: could not connect: {exc.os_error}", sent=False)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if _CONNECT_TIMEOUT and isinstance(exc, _CONNECT_TIMEOUT):
         return TransportError(f"{what}: timed out while connecting", sent=False)
     if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
         return TransportError(f"{what}: timed out waiting for the answer", sent=True)
@@ -39,6 +54,25 @@ def transport_error(request: Request, exc: aiohttp.ClientError | TimeoutError) -
     if isinstance(exc, aiohttp.ClientPayloadError):
         return TransportError(f"{what}: the answer was cut off", sent=True)
     return TransportError(f"{what}: {type(exc).__name__}: {exc}", sent=True)
+
+
+def _tls_error(
+    what: str, exc: aiohttp.ClientSSLError | ssl.SSLCertVerificationError, host: str
+) -> TLSError:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        host = exc.host or host
+        cause: object = exc.os_error
+    else:
+        cause = exc
+    verification = isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
+        cause, ssl.SSLCertVerificationError
+    )
+    reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or cause
+    if verification:
+        text = f"{what}: TLS certificate verification failed for {host}: {reason}"
+    else:
+        text = f"{what}: the TLS handshake with {host} failed: {reason}"
+    return TLSError(text, host=host, verification_failed=verification)
 
 
 class Transport:
@@ -56,6 +90,7 @@ class Transport:
         token: str | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._host = yarl.URL(self._base_url).host or self._base_url
         self._timeout = timeout
         self._max_connections = max_connections
         self._session = session
@@ -128,8 +163,8 @@ class Transport:
                 else:
                     body = await self._read(response)
                 return RawAnswer(response.status, response.headers, body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(request, exc) from exc
+        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as exc:
+            raise transport_error(request, exc, self._host) from exc
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self._max_response_bytes

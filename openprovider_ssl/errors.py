@@ -28,6 +28,7 @@ __all__ = [
     "ResponseError",
     "RetryBudgetExhaustedError",
     "ServerError",
+    "TLSError",
     "TransportError",
     "ValidationError",
 ]
@@ -202,6 +203,36 @@ class TransportError(OpenproviderError):
             "the base URL, then try again"
         )
         super().__init__(f"{message} ({where})")
+
+
+class TLSError(TransportError):
+    """The TLS connection could not be set up: the server's certificate failed verification
+    (``verification_failed``), or the handshake failed. Nothing was sent; never retried,
+    since trying again meets the same certificate.
+
+    ``host`` is the server; the message says how to fix it (a CA bundle through
+    ``SSL_CERT_FILE``, or a caller-owned session with its own ``ssl`` context).
+    """
+
+    transient = False
+
+    def __init__(self, message: str, *, host: str, verification_failed: bool) -> None:
+        self.sent = False
+        self.may_have_been_applied = False
+        self.host = host
+        self.verification_failed = verification_failed
+        fix = (
+            "the server's certificate is not trusted here: if it is signed by a private CA or "
+            "a TLS-inspecting proxy, point SSL_CERT_FILE at a CA bundle that holds that CA (or "
+            "pass Client(session=...) with an aiohttp session whose ssl context trusts it); "
+            "check the base URL and the machine's clock"
+            if verification_failed
+            else "check that the base URL is the API's https:// address, and any proxy on the way"
+        )
+        OpenproviderError.__init__(
+            self,
+            f"{message} (before the request was sent, so nothing was applied; not retried: {fix})",
+        )
 
 
 class ResponseError(OpenproviderError):
