@@ -5,8 +5,9 @@ by SIGKILL) leaves one parseable line per outcome it had, up to the last complet
 line has ``event``, ``time`` (ISO 8601, UTC) and, but for the summary, ``order_id``; an order
 appears in at most one line. Events: ``renewed``, ``would_renew`` (dry run), ``failed``,
 ``unknown`` (may have been charged: pending in the journal), ``pending`` and
-``already_renewed`` (an earlier renew in the journal; not sent), and after a stop by a signal
-``in_flight`` (sent, never answered: pending in the journal) and ``skipped`` (never sent).
+``already_renewed`` (an earlier renew in the journal; not sent), after a stop by a signal
+``in_flight`` (sent, never answered: pending in the journal), and ``skipped`` (never sent:
+after a signal, or held back by ``--max-renewals``).
 The last line is ``{"event": "summary", ...}``: the counts, the exit code and the signal.
 """
 
@@ -16,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._cli_output import emit_json_line, failure_fields
-from ._cli_renew_report import RenewReport, cli_message, reason
+from ._cli_renew_report import NOT_SENT_CAP, RenewReport, cli_message, reason
 from .bulk import Outcome
-from .errors import OutcomeUnknownError, RenewalPendingError
+from .errors import OutcomeUnknownError, RenewalCapReachedError, RenewalPendingError
 
 
 def _now() -> str:
@@ -29,7 +30,9 @@ def outcome_event(outcome: Outcome[Any]) -> dict[str, Any]:
     """The line of one outcome."""
     error = outcome.error
     line: dict[str, Any] = {"order_id": outcome.order_id, "time": _now()}
-    if isinstance(error, RenewalPendingError):
+    if isinstance(error, RenewalCapReachedError):
+        line |= {"event": "skipped", "reason": NOT_SENT_CAP}
+    elif isinstance(error, RenewalPendingError):
         line |= {
             "event": "already_renewed" if error.state == "renewed" else "pending",
             "claimed_at": error.claimed_at.isoformat(),
@@ -54,6 +57,8 @@ def emit_stopped(report: RenewReport) -> None:
     for order_id in sorted(report.in_flight):
         emit_json_line({"event": "in_flight", "order_id": order_id, "time": _now()})
     for order_id, why in sorted(report.skipped):
+        if why == NOT_SENT_CAP:
+            continue  # had its line when the run held it back
         emit_json_line({"event": "skipped", "order_id": order_id, "reason": why, "time": _now()})
 
 

@@ -43,7 +43,7 @@ json_lines_option = click.option(
     '"summary" line (a killed run leaves every complete line).',
 )  # fmt: skip
 max_renewals_option = click.option(
-    "--max-renewals", type=click.IntRange(min=1), metavar="N",
+    "--max-renewals", type=click.IntRange(min=0), metavar="N",
     help="Spending cap: send no further renew once N were sent (charged or maybe charged); "
     "then exit 1.",
 )  # fmt: skip
@@ -89,7 +89,7 @@ async def _renew(
                     emit_outcome(outcome)
             report.in_flight = list(run.unanswered)
             report.skipped = [(i, "not sent: interrupted") for i in run.unsent]
-    report.cap_reached = _cap_reached(run, report)
+    report.cap_reached = run.cap_reached
     report.wall_time = time.perf_counter() - began
     report.journal = s.journal.location
     report.requests = stats.requests - requests
@@ -99,11 +99,8 @@ async def _renew(
         report.extra["fake: maintenance answers"] = s.fake.stats.faults["maintenance"]
         report.extra["fake: orders charged twice"] = twice
     code = _exit_code(s, report)
-    if report.interrupted and (lines or s.json):  # the document is on stdout; a word in the log
-        s.stderr.print(
-            f"[yellow]Interrupted by {report.signal}:[/] stopped cleanly; nothing more was sent; "
-            f"{len(report.in_flight)} renew(s) in flight are pending in the journal."
-        )
+    if lines or s.json:  # the document is on stdout; a word in the log
+        _stopped_note(s, report)
     if lines:
         if report.interrupted:
             emit_stopped(report)
@@ -115,14 +112,17 @@ async def _renew(
     return code
 
 
-def _cap_reached(run: BulkRun[Renewed], report: RenewReport) -> bool:
-    if report.max_renewals is None:
-        return False
-    reached = getattr(run, "cap_reached", None)
-    if isinstance(reached, bool):
-        return reached
-    sent = len(report.renewed) + len(report.unknown) + len(report.in_flight)
-    return sent >= report.max_renewals
+def _stopped_note(s: Session, report: RenewReport) -> None:
+    if report.cap_reached:
+        s.stderr.print(
+            f"[red]Stopped:[/] --max-renewals {report.max_renewals:,} reached; no further renew "
+            "was sent."
+        )
+    if report.interrupted:
+        s.stderr.print(
+            f"[yellow]Interrupted by {report.signal}:[/] stopped cleanly; nothing more was sent; "
+            f"{len(report.in_flight)} renew(s) in flight are pending in the journal."
+        )
 
 
 def _exit_code(s: Session, report: RenewReport) -> int:

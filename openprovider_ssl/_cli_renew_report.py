@@ -31,6 +31,7 @@ from .errors import (
     APIError,
     IdenticalCallLimitError,
     OutcomeUnknownError,
+    RenewalCapReachedError,
     RenewalPendingError,
     ResponseError,
     RetryBudgetExhaustedError,
@@ -45,6 +46,8 @@ _REASONS: dict[type[BaseException], str] = {
     IdenticalCallLimitError: "identical-call limit",
 }
 _MAX_FAILED_ROWS = 20
+#: Why an order taken by a run stopped at --max-renewals was not sent.
+NOT_SENT_CAP = "not sent: --max-renewals reached"
 
 
 def reason(error: BaseException) -> str:
@@ -123,6 +126,8 @@ class RenewReport:
         elif isinstance(error, RenewalPendingError):
             earlier = self.already_renewed if error.state == "renewed" else self.pending
             earlier.append((outcome.order_id, error))
+        elif isinstance(error, RenewalCapReachedError):
+            self.skipped.append((outcome.order_id, NOT_SENT_CAP))
         elif error is not None:
             self.failed.append((outcome.order_id, error))
         elif outcome.dry_run:
@@ -312,8 +317,7 @@ def show_report(out: Console, err: Console, report: RenewReport) -> None:
     if report.cap_reached:
         err.print(
             f"[red]Stopped:[/] --max-renewals {report.max_renewals:,} reached; no further "
-            "renew was sent. Orders not attempted are not listed: run the command again "
-            "(a higher cap) to renew them."
+            "renew was sent. Run the command again (or with a higher cap) to renew the rest."
         )
     if report.unknown:
         err.print(

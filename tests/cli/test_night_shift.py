@@ -357,6 +357,39 @@ def test_login_ip_is_sent_with_the_login(served: ThreadedFake, env: dict[str, st
     assert served.fake.password not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("output", ["--json", "--json-lines"])
+def test_max_renewals_stops_at_n_renewals_as_the_fake_counts_them(
+    output: str, served: ThreadedFake, env: dict[str, str]
+) -> None:
+    renewable = served.fake.renewable_ids()
+    assert len(renewable) > 6
+    proc = cli("renew-expiring", output, "--max-renewals", "3", "--concurrency", "8",
+               env=fake_env(env, served), code=1)  # fmt: skip
+    assert served.fake.stats.renewals.total() == 3  # charged, as the fake counts them
+    assert len(served.fake.stats.renewals) == 3
+    if output == "--json":
+        data = json.loads(proc.stdout)
+    else:
+        *events, data = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert data["event"] == "summary" and data["exit_code"] == 1
+        assert sorted(e["order_id"] for e in events if e["event"] == "renewed") == sorted(
+            served.fake.stats.renewals
+        )
+    assert data["cap_reached"] is True and data["max_renewals"] == 3
+    assert data["counts"]["renewed"] == 3 and data["counts"]["failed"] == 0
+    assert "--max-renewals" in proc.stderr
+
+
+def test_max_renewals_not_reached_exits_0(served: ThreadedFake, env: dict[str, str]) -> None:
+    ids = [str(i) for i in served.fake.renewable_ids()[:2]]
+    data = json.loads(
+        cli(
+            "orders", "renew", *ids, "--max-renewals", "5", "--json", env=fake_env(env, served)
+        ).stdout
+    )
+    assert data["cap_reached"] is False and len(data["renewed"]) == 2
+
+
 # --- 4. output an operator reads in logs -------------------------------------------------------
 
 
