@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import math
 import os
+import time
 from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from types import TracebackType
@@ -280,12 +281,18 @@ class Client:
         if not limits.admit(request):
             await limits.acquire(request)
         self.stats.requests += 1
+        # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is
+        # answered, with the status or the error and the time.
+        started = None
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s %s", request.operation, request.method, request.path)
+            started = time.perf_counter()
+        status = 0
         try:
             raw = await self._transport.send(request, token)
-            answer = _protocol.parse_answer(raw.status, raw.headers, raw.body)
-            value = _protocol.structure(answer, result, status=raw.status, body=raw.body)
+            status = raw.status
+            answer = _protocol.parse_answer(status, raw.headers, raw.body)
+            value = _protocol.structure(answer, result, status=status, body=raw.body)
         except OpenproviderError as error:
             self.stats.failures += 1
             # A server or a proxy may echo the credentials back (an error page quoting the
@@ -294,11 +301,15 @@ class Client:
             secrets = self._auth.secrets(token)
             failure = scrubbed(redacted(error) if request.sensitive else error, secrets)
             limits.record(request, failure)
+            if started is not None:
+                _log_request(request, status, failure, started)
             if failure is error:
                 logger.debug("%s failed: %s", request.operation, error)
                 raise
         else:
             limits.record(request, None, maintenance=answer.maintenance)
+            if started is not None:
+                _log_request(request, status, None, started)
             if answer.warnings and not request.sensitive:
                 shown = scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
                 logger.info("%s answered with warnings: %s", request.operation, shown)
@@ -318,6 +329,26 @@ class Client:
             sensitive=True,
         )
         return await self._execute(request, LoginData)
+
+
+def _log_request(
+    request: Request, status: int, error: OpenproviderError | None, started: float
+) -> None:
+    """``GetOrder GET /ssl/orders/1 -> 200 in 12.3 ms``: the method and the path, never the
+    query (it may hold search terms) nor the body; the HTTP status and the error's type."""
+    if error is None:
+        seen = str(status)
+    else:
+        status = status or getattr(error, "http_status", 0)
+        seen = f"{status} {type(error).__name__}" if status else type(error).__name__
+    logger.debug(
+        "%s %s %s -> %s in %.1f ms",
+        request.operation,
+        request.method,
+        request.path,
+        seen,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _checked_base_url(base_url: str, allow_insecure_http: bool) -> str:
