@@ -19,6 +19,11 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
+#: The command line's own notes (errors, "interrupted", the cap) as log records, when the
+#: command's log lines are JSON; on a console otherwise.
+cli_logger = logging.getLogger("openprovider_ssl.cli")
+_json_notes = False
+
 #: The client's per-attempt debug lines ("%s %s %s": operation, method, path, and then the
 #: answer's status and duration when the library gives them): shown from -vv only.
 REQUEST_LOG_PREFIX = "%s %s %s"
@@ -130,10 +135,12 @@ def logging_to(
     ``quiet`` hides even warnings unless ``-v`` was given. The "openprovider_ssl" logger's
     level is set for the command (DEBUG only with ``-v``) and restored after it.
     """
+    global _json_notes  # noqa: PLW0603  (for the command's duration, as the logger's level)
     logger = logging.getLogger("openprovider_ssl")
     handler = log_handler(console, verbosity, log_format) if verbosity or not quiet else None
-    level = logger.level
+    level, notes = logger.level, _json_notes
     logger.setLevel(logging.DEBUG if verbosity else logging.WARNING)
+    _json_notes = handler is not None and log_format == "json"
     if handler is not None:
         logger.addHandler(handler)
     try:
@@ -142,6 +149,16 @@ def logging_to(
         if handler is not None:
             logger.removeHandler(handler)
         logger.setLevel(level)
+        _json_notes = notes
+
+
+def note(console: Console, markup: str, *, level: int = logging.WARNING) -> None:
+    """A word from the command line to the operator on stderr: rich text on ``console``, or,
+    with ``--log-format json``, a log record like every other line there."""
+    if _json_notes:
+        cli_logger.log(level, Text.from_markup(markup).plain)
+    else:
+        console.print(markup, soft_wrap=True)
 
 
 def client_gone(record: logging.LogRecord) -> bool:

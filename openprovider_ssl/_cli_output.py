@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_logging import note
 from .errors import APIError
 from .models import DEFAULT_RENEWAL_WINDOW_DAYS, ApiWarning, Order
 
@@ -90,7 +92,7 @@ def show_error(
         emit_json_line({"event": "error", "exit_code": code} | error_json(error))
     elif as_json:
         emit_json(error_json(error) | {"exit_code": code})
-    err.print(f"[red]Error:[/] {escape(message)}", soft_wrap=True)
+    note(err, f"[red]Error:[/] {escape(message)}", level=logging.ERROR)
     return code
 
 

@@ -18,6 +18,7 @@ import attrs
 import click
 
 from ._cli_events import emit_outcome, emit_stopped, emit_summary
+from ._cli_logging import note
 from ._cli_options import command
 from ._cli_output import emit_json
 from ._cli_renew_report import RenewReport, renew_progress, show_report
@@ -114,14 +115,17 @@ async def _renew(
 
 def _stopped_note(s: Session, report: RenewReport) -> None:
     if report.cap_reached:
-        s.stderr.print(
+        note(
+            s.stderr,
             f"[red]Stopped:[/] --max-renewals {report.max_renewals:,} reached; no further renew "
-            "was sent."
+            "was sent.",
         )
     if report.interrupted:
-        s.stderr.print(
+        note(
+            s.stderr,
             f"[yellow]Interrupted by {report.signal}:[/] stopped cleanly; nothing more was sent; "
-            f"{len(report.in_flight)} renew(s) in flight are pending in the journal."
+            f"{len(report.in_flight)} renew(s) in flight are pending in the journal: "
+            + (" ".join(str(i) for i in sorted(report.in_flight)) or "none"),
         )
 
 

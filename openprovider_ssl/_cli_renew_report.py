@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ._cli_logging import note
 from ._cli_output import date_text, failure_fields
 from .bulk import Outcome
 from .errors import (
@@ -308,32 +309,36 @@ def show_report(out: Console, err: Console, report: RenewReport) -> None:
     pending = table_of_pending(report)
     if pending is not None:
         out.print(pending)
-        err.print(
+        note(
+            err,
             "[yellow]Pending:[/] these renewals may have been charged and are held in the "
             "journal, so they are never sent again. Run [bold]openprovider-ssl journal "
             "reconcile[/] to confirm those that were applied; release one only once you know "
-            "it was not charged ([bold]openprovider-ssl journal release ID --reason ...[/])."
+            "it was not charged ([bold]openprovider-ssl journal release ID --reason ...[/]).",
         )
     if report.cap_reached:
-        err.print(
+        note(
+            err,
             f"[red]Stopped:[/] --max-renewals {report.max_renewals:,} reached; no further "
-            "renew was sent. Run the command again (or with a higher cap) to renew the rest."
+            "renew was sent. Run the command again (or with a higher cap) to renew the rest.",
         )
     if report.unknown:
-        err.print(
+        note(
+            err,
             "Outcome unknown: check each order ([bold]openprovider-ssl orders get ID[/]), then "
-            "run [bold]openprovider-ssl journal reconcile[/]."
+            "run [bold]openprovider-ssl journal reconcile[/].",
         )
     if report.interrupted:
         by = f" by {report.signal}" if report.signal else ""
-        err.print(f"[yellow]Interrupted{by}:[/] stopped cleanly; nothing more was sent.")
+        note(err, f"[yellow]Interrupted{by}:[/] stopped cleanly; nothing more was sent.")
         if report.in_flight:
             ids = " ".join(str(i) for i in sorted(report.in_flight))
-            err.print(
+            note(
+                err,
                 f"These {len(report.in_flight)} order(s) had a renew in flight (sent, not "
                 "answered): it may or may not have been applied, and it is pending in the "
-                "journal ([bold]openprovider-ssl journal reconcile[/]):"
+                "journal ([bold]openprovider-ssl journal reconcile[/]):",
             )
-            err.print(ids, soft_wrap=True)
+            note(err, ids)
         else:
-            err.print("No renew was in flight.")
+            note(err, "No renew was in flight.")

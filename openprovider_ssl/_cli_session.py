@@ -21,7 +21,7 @@ import click
 from rich.console import Console
 
 from . import _cli_output as out
-from ._cli_logging import client_gone, logging_to
+from ._cli_logging import client_gone, logging_to, note
 from ._cli_signals import EXIT_SIGINT, EXIT_SIGTERM, Stop, stopped_by_signals
 from ._limits import Limits
 from .client import PRODUCTION_URL, SANDBOX_URL, Client
@@ -232,17 +232,17 @@ def run_command(
     def failed(error: Exception, message: str, code: int) -> int:
         return out.show_error(stderr, error, as_json, message, code, lines=json_lines)
 
-    try:
-        with logging_to(stderr, target.verbose, quiet=quiet, log_format=target.log_format):
+    with logging_to(stderr, target.verbose, quiet=quiet, log_format=target.log_format):
+        try:
             code = asyncio.run(main())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        stderr.print(f"[yellow]Interrupted{f' by {stop.signal}' if stop.signal else ''}.[/]")
-        code = stop.exit_code
-    except ValidationError as error:
-        message = NO_CREDENTIALS if error.argument == "credentials" else str(error)
-        code = failed(error, message, EXIT_USAGE)
-    except AuthenticationError as error:
-        code = failed(error, str(error), EXIT_USAGE)
-    except OpenproviderError as error:
-        code = failed(error, str(error), EXIT_FAILED)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            note(stderr, f"[yellow]Interrupted{f' by {stop.signal}' if stop.signal else ''}.[/]")
+            code = stop.exit_code
+        except ValidationError as error:
+            message = NO_CREDENTIALS if error.argument == "credentials" else str(error)
+            code = failed(error, message, EXIT_USAGE)
+        except AuthenticationError as error:
+            code = failed(error, str(error), EXIT_USAGE)
+        except OpenproviderError as error:
+            code = failed(error, str(error), EXIT_FAILED)
     raise SystemExit(code)

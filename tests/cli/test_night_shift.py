@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -222,6 +223,12 @@ def test_log_format_json_lines_have_full_timestamps(env: dict[str, str]) -> None
         assert when.tzinfo is not None and when.year >= 2024
 
 
+def test_log_format_json_makes_the_command_lines_own_words_json_too(env: dict[str, str]) -> None:
+    proc = cli("orders", "list", "--log-format", "json", env=env, code=2)  # no credentials
+    [record] = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert record["level"] == "ERROR" and "OPENPROVIDER_TOKEN" in record["message"]
+
+
 def test_text_log_lines_have_the_date_and_offset(env: dict[str, str]) -> None:
     proc = cli(
         "-v", "renew-expiring", "--json", "--fake", "--fake-orders", "80", "--fake-latency",
@@ -237,7 +244,8 @@ def test_text_log_lines_have_the_date_and_offset(env: dict[str, str]) -> None:
 def test_vv_shows_every_request_and_v_does_not(served: ThreadedFake, env: dict[str, str]) -> None:
     order_id = served.fake.renewable_ids()[0]
     verbose = cli("orders", "get", str(order_id), "-vv", env=fake_env(env, served))
-    assert f"GetOrder GET /ssl/orders/{order_id}" in verbose.stderr
+    # Every request with its answer's status and how long it took.
+    assert re.search(rf"GetOrder GET /ssl/orders/{order_id} -> 200 in [0-9.]+ ms", verbose.stderr)
     quieter = cli("orders", "get", str(order_id), "-v", env=fake_env(env, served))
     assert "GetOrder GET" not in quieter.stderr
     assert served.fake.token not in verbose.stdout + verbose.stderr
