@@ -6,6 +6,12 @@ the probe, is let through: the first at once, the next after ``FIRST_PROBE_INTER
 intervals that double up to ``probe_interval``, so a short window ends quickly and a long one
 costs few calls. The first answer to a probe that is not maintenance ends the pause for
 everyone.
+
+Logged once per pause, not per caller: a WARNING when a pause begins and an INFO with its
+length when it ends (each call's own retries are at DEBUG). A pause that begins within
+``QUIET_AFTER`` seconds of the end of the last one (maintenance that comes and goes, or a probe
+that ended a pause by meeting another error) continues the same episode: it is logged at
+DEBUG, unless it lasts ``QUIET_AFTER`` seconds itself.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ logger = logging.getLogger("openprovider_ssl")
 PROBE_LEASE = 60.0
 #: The spacing of the first probes of a pause; it doubles up to the configured interval.
 FIRST_PROBE_INTERVAL = 1.0
+#: A pause beginning this soon after the last one ended is not warned about again.
+QUIET_AFTER = 60.0
 
 
 class MaintenancePause:
@@ -54,7 +62,8 @@ class MaintenancePause:
         self._event: asyncio.Event | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._timer = False
-        self._confirmed = False
+        self._warned = False
+        self._last_end = -math.inf
 
     def begin(self, error: MaintenanceError, now: float) -> None:
         """Start a pause; the first probe may go at once (a lone maintenance answer is cheap)."""
@@ -67,20 +76,33 @@ class MaintenancePause:
         self._next_probe = now
         self._interval = min(FIRST_PROBE_INTERVAL, self.probe_interval)
         self._set_probe(None)
-        self._confirmed = False
-        logger.info(
-            "Openprovider answered with maintenance (%s): every call of this client waits "
-            "until a probe gets another answer",
-            error.desc or error.code,
-        )
+        self._warned = now - self._last_end > QUIET_AFTER
+        if self._warned:
+            logger.warning(
+                "Openprovider is in maintenance (%s): every call of this client waits; one "
+                "probe at a time, at most every %g s, checks whether it has ended",
+                error.desc or error.code,
+                self.probe_interval,
+            )
+        else:
+            logger.debug(
+                "Openprovider answered with maintenance again, %.1f s after the last pause "
+                "ended: every call of this client waits",
+                now - self._last_end,
+            )
 
     def end(self, now: float) -> None:
         """The pause is over (a probe met no maintenance, or the client stopped)."""
         if not self.active:
             return
         self.active = False
+        self._last_end = now
         self._set_probe(None)
-        logger.info("Openprovider maintenance ended after %.1f s; calls resume", now - self.since)
+        logger.log(
+            logging.INFO if self._warned else logging.DEBUG,
+            "Openprovider maintenance ended after %.1f s; calls resume",
+            now - self.since,
+        )
         self._notify()
 
     def is_probe(self, task: asyncio.Task[object] | None) -> bool:
@@ -89,13 +111,16 @@ class MaintenancePause:
     def probe_failed(self, now: float) -> None:
         """The probe met maintenance again: the next one goes at the next (doubling) interval."""
         self._set_probe(None)
-        if not self._confirmed:
-            self._confirmed = True
+        if not self._warned and now - self.since >= QUIET_AFTER:
+            self._warned = True
             logger.warning(
-                "Openprovider is in maintenance: every call of this client waits; one probe "
-                "at a time, at most every %g s, checks whether it has ended",
+                "Openprovider is still in maintenance after %.0f s: every call of this client "
+                "waits; one probe at a time, at most every %g s, checks whether it has ended",
+                now - self.since,
                 self.probe_interval,
             )
+        else:
+            logger.debug("a maintenance probe met maintenance again; calls keep waiting")
         self._notify()
 
     def release(self, task: asyncio.Task[object] | None) -> None:
