@@ -130,7 +130,7 @@ class Client:
             or (max_connections < 1)
         ):
             raise ValidationError("max_connections", "must be a positive integer")
-        self.base_url = _checked_base_url(base_url, allow_insecure_http)
+        self._base_url = _checked_base_url(base_url, allow_insecure_http)
         if not isinstance(timeout, aiohttp.ClientTimeout):
             if (
                 isinstance(timeout, bool)
@@ -152,26 +152,82 @@ class Client:
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
-        self.retry_policy = retry if retry is not None else RetryPolicy()
-        self.limits = (
+        self._retry_policy = retry if retry is not None else RetryPolicy()
+        self._limits = (
             limits
             if limits is not None
-            else Limits.for_base_url(self.base_url, max_hold=self.retry_policy.max_wait)
+            else Limits.for_base_url(self._base_url, max_hold=self._retry_policy.max_wait)
         )
         self._transport = Transport(
-            self.base_url,
+            self._base_url,
             timeout=timeout,
             max_connections=max_connections,
             session=session,
             user_agent=USER_AGENT,
             token=self._auth.fixed,
         )
-        self.journal: RenewalJournal = journal if journal is not None else MemoryJournal()
-        self.stats = ClientStats()
-        self.orders = Orders(self)
-        self.products = Products(self)
-        self.csr = Csr(self)
-        self.approver_emails = ApproverEmails(self)
+        self._journal: RenewalJournal = journal if journal is not None else MemoryJournal()
+        self._stats = ClientStats()
+        self._orders = Orders(self)
+        self._products = Products(self)
+        self._csr = Csr(self)
+        self._approver_emails = ApproverEmails(self)
+
+    # -- what a client holds: properties, so that help(), pydoc and IDEs show them ----------
+
+    @property
+    def orders(self) -> Orders:
+        """``Orders``: SSL orders: get, list, create, update, renew, reissue, cancel, and the
+        bulk ``renew_many``, ``update_many``, ``renew_expiring``."""
+        return self._orders
+
+    @property
+    def products(self) -> Products:
+        """``Products``: the SSL products and their prices (list, page, get)."""
+        return self._products
+
+    @property
+    def csr(self) -> Csr:
+        """``Csr``: certificate signing requests (create, decode)."""
+        return self._csr
+
+    @property
+    def approver_emails(self) -> ApproverEmails:
+        """``ApproverEmails``: the approver email addresses allowed for a domain (list)."""
+        return self._approver_emails
+
+    @property
+    def stats(self) -> ClientStats:
+        """``ClientStats``: calls, requests, retries and failures since the client was made."""
+        return self._stats
+
+    @property
+    def limits(self) -> Limits:
+        """``Limits``: the client-wide limits every call passes (rate, identical-call budget,
+        maintenance pause); ``RedisLimits`` shares them between processes."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+        self._limits = limits
+
+    @property
+    def journal(self) -> RenewalJournal:
+        """``RenewalJournal``: where every renew is claimed before it is sent
+        (``MemoryJournal`` unless given ``SqliteJournal`` or ``PostgresJournal``)."""
+        return self._journal
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """``RetryPolicy``: when and how long failed calls are retried."""
+        return self._retry_policy
+
+    @property
+    def base_url(self) -> str:
+        """``str``: the API's base URL, such as ``PRODUCTION_URL`` or ``SANDBOX_URL``."""
+        return self._base_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
@@ -232,9 +288,9 @@ class Client:
         The first attempt runs directly: a call that succeeds at once never pays for the retry
         machinery, which is built only after a failure.
         """
-        stats = self.stats
+        stats = self._stats
         stats.calls += 1
-        budget = self.limits.retry_budget
+        budget = self._limits.retry_budget
         try:
             value = await self._attempt(request, result)
         except OpenproviderError as first:
@@ -244,7 +300,7 @@ class Client:
                 return await self._attempt(request, result)
 
             return await retry.after_failure(
-                self.retry_policy,
+                self._retry_policy,
                 again,
                 first,
                 operation=request.operation,
@@ -277,10 +333,10 @@ class Client:
             return await self._send(request, token, result)
 
     async def _send(self, request: Request, token: str | None, result: type[T]) -> T:
-        limits = self.limits
+        limits = self._limits
         if not limits.admit(request):
             await limits.acquire(request)
-        self.stats.requests += 1
+        self._stats.requests += 1
         # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is
         # answered, with the status or the error and the time.
         started = None
@@ -294,7 +350,7 @@ class Client:
             answer = _protocol.parse_answer(status, raw.headers, raw.body)
             value = _protocol.structure(answer, result, status=status, body=raw.body)
         except OpenproviderError as error:
-            self.stats.failures += 1
+            self._stats.failures += 1
             # A server or a proxy may echo the credentials back (an error page quoting the
             # Authorization header, a login error quoting its body): they are cut out before
             # the error is logged, raised or kept by the limiter.
