@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -231,9 +232,15 @@ class Client:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
-        """A client configured from ``OPENPROVIDER_TOKEN`` or ``OPENPROVIDER_USERNAME`` and
-        ``OPENPROVIDER_PASSWORD``, ``OPENPROVIDER_BASE_URL`` and
-        ``OPENPROVIDER_RENEWAL_WINDOW_DAYS`` (1 to 90); keyword arguments win."""
+        """A client configured from the environment; keyword arguments win.
+
+        ``OPENPROVIDER_TOKEN``, or ``OPENPROVIDER_USERNAME`` and ``OPENPROVIDER_PASSWORD``;
+        ``OPENPROVIDER_TOKEN_FILE`` and ``OPENPROVIDER_PASSWORD_FILE`` name a file holding the
+        secret instead (a mounted Kubernetes or Docker secret; one trailing newline is
+        dropped). A variable and its ``_FILE`` twin together, or a file that cannot be read,
+        are a ``ValidationError`` naming the variables or the path, never the secret.
+        ``OPENPROVIDER_BASE_URL`` and ``OPENPROVIDER_RENEWAL_WINDOW_DAYS`` (1 to 90) are
+        optional."""
         env = os.environ if environ is None else environ
         window = env.get("OPENPROVIDER_RENEWAL_WINDOW_DAYS")
         if window and "renewal_window_days" not in kwargs:
@@ -245,11 +252,14 @@ class Client:
             kwargs["renewal_window_days"] = renewal_window(days, name).days
         # Credentials given as arguments win: an environment token must not clash with them.
         if "token" not in kwargs:
-            if env.get("OPENPROVIDER_TOKEN") and not {"username", "password"} & kwargs.keys():
-                kwargs["token"] = env["OPENPROVIDER_TOKEN"]
+            given = {"username", "password"} & kwargs.keys()
+            token = None if given else _secret_from_env(env, "OPENPROVIDER_TOKEN")
+            if token:
+                kwargs["token"] = token
             else:
                 kwargs.setdefault("username", env.get("OPENPROVIDER_USERNAME") or None)
-                kwargs.setdefault("password", env.get("OPENPROVIDER_PASSWORD") or None)
+                if "password" not in kwargs:
+                    kwargs["password"] = _secret_from_env(env, "OPENPROVIDER_PASSWORD")
         if env.get("OPENPROVIDER_BASE_URL"):
             kwargs.setdefault("base_url", env["OPENPROVIDER_BASE_URL"])
         return cls(**kwargs)
@@ -385,6 +395,33 @@ class Client:
             sensitive=True,
         )
         return await self._execute(request, LoginData)
+
+
+def _secret_from_env(env: Mapping[str, str], name: str) -> str | None:
+    """The secret in ``name``, or in the file ``name_FILE`` names (one trailing newline
+    dropped); None if neither is set. Errors name the variables or the path, never the
+    secret, and chain no exception that could hold it."""
+    plain = env.get(name) or None
+    path = env.get(f"{name}_FILE") or None
+    if path is None:
+        return plain
+    if plain is not None:
+        raise ValidationError(
+            f"{name} and {name}_FILE", "both are set: give the secret in one of them only"
+        )
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = exc.strerror or type(exc).__name__
+        raise ValidationError(f"{name}_FILE", f"cannot read {path!r}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ValidationError(
+            f"{name}_FILE", f"{path!r} is not UTF-8 text (its content is not shown)"
+        ) from None
+    text = text.removesuffix("\n").removesuffix("\r")
+    if not text:
+        raise ValidationError(f"{name}_FILE", f"{path!r} is empty")
+    return text
 
 
 def _log_request(
