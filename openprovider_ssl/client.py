@@ -77,9 +77,13 @@ class Client:
 
     ``renewal_window_days`` (1 to 90, default 30) is how many days before expiration an order
     may be renewed: the guide this SDK was built from says 30, the current public version of
-    it says 90. ``renew_expiring`` looks that far ahead at most, and ``client.renewal_window``
-    is what to pass on to ``Order.can_renew``. Set it to what your account allows: a wider
-    window than the server's only earns refusals (code 10004), never a charge.
+    it says 90. ``renew_expiring`` looks that far ahead at most, and
+    ``client.renewal_window_days`` is what to pass on to ``Order.can_renew(window_days=...)``.
+    Set it to what your account allows: a wider window than the server's only earns refusals
+    (code 10004), never a charge.
+
+    ``Client.from_env()`` reads the same settings from ``OPENPROVIDER_*`` variables, secrets
+    also from files (``OPENPROVIDER_TOKEN_FILE``, ``OPENPROVIDER_PASSWORD_FILE``).
     """
 
     def __init__(
