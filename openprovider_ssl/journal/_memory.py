@@ -30,6 +30,8 @@ __all__ = ["MemoryJournal"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS = 1 << 34  # epoch seconds up to the year 2514
+_ONE_SECOND = timedelta(seconds=1)
+_new_claim = tuple.__new__  # a Claim without the Python-level __new__ of a NamedTuple
 
 
 #: seq, at, order id, claim id, event, expiration, error, reason
@@ -39,9 +41,9 @@ _Row = tuple[int, datetime, int, str, Event, datetime | None, str, str]
 def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
     """A renewal in one int: the expiration in whole seconds rounded up (a later expiration
     within that second counts as the same one: refused, the safe side) and the claim time."""
-    shown = 0 if expiration is None else -((_EPOCH - expiration) // timedelta(seconds=1))
+    shown = 0 if expiration is None else -((_EPOCH - expiration) // _ONE_SECOND)
     # The claim time rounded up too: the hold never ends early.
-    return shown * _SECONDS - ((_EPOCH - claimed_at) // timedelta(seconds=1))
+    return shown * _SECONDS - ((_EPOCH - claimed_at) // _ONE_SECOND)
 
 
 def _unpack(order_id: int, packed: int, origin: Any) -> ClaimRecord:
@@ -98,6 +100,7 @@ class MemoryJournal(RenewalJournal):
         return None if packed is None else _unpack(order_id, packed, self.origin)
 
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
+        # On every renew's path: the rules of ``_records`` written out, without helpers.
         now = self.clock()
         if order_id in self._pending or order_id in self._renewed:
             blocker = blocking(self._record(order_id), expiration, now, self.renewed_hold)
@@ -106,13 +109,23 @@ class MemoryJournal(RenewalJournal):
             self._renewed.pop(order_id, None)
         claim_id = self._claim_id()
         self._pending[order_id] = (claim_id, expiration, now, "")
-        self._event(now, order_id, claim_id, "claimed", expiration)
-        return Claim(order_id, claim_id, expiration, now)
+        self._seq += 1
+        self._history.append((self._seq, now, order_id, claim_id, "claimed", expiration, "", ""))
+        return _new_claim(Claim, (order_id, claim_id, expiration, now))
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
-        self._settle(
-            claim.order_id, claim.claim_id, event, error=error, expiration=claim.expiration
-        )
+        order_id, claim_id, expiration, _ = claim
+        held = self._pending.get(order_id)
+        state = SETTLES[event]
+        if held is None or held[0] != claim_id or state is None:
+            self._settle(order_id, claim_id, event, error=error, expiration=expiration)
+            return
+        now = self.clock()
+        del self._pending[order_id]
+        if state == RENEWED:
+            self._renewed[order_id] = _pack(held[1], held[2])
+        self._seq += 1
+        self._history.append((self._seq, now, order_id, claim_id, event, held[1], error, ""))
 
     def _settle(
         self,
