@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import csv
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import IO, Any, Final, Literal, Self
@@ -243,6 +244,8 @@ class GroupCommit:
         self._urgent = False
         self._flusher: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._guarded: asyncio.AbstractEventLoop | None = None
+        self._guard_of_loop: AsyncGenerator[None, None] | None = None
 
     def submit(self, op: Op, *, urgent: bool = True) -> asyncio.Future[Result]:
         loop = asyncio.get_running_loop()
@@ -251,9 +254,23 @@ class GroupCommit:
         if urgent:
             self._urgent = True
             self._start()
-        elif self._flusher is None and self._timer is None:
-            self._timer = loop.call_later(self._lazy_delay, self._flush_soon)
+        else:
+            self._guard(loop)
+            if self._flusher is None and self._timer is None:
+                self._timer = loop.call_later(self._lazy_delay, self._flush_soon)
         return future
+
+    def _guard(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A program that ends its loop without closing the journal still gets its lazy
+        operations committed: ``asyncio.run`` finalises the loop's async generators, and this
+        one drains the queue when it is finalised."""
+        if self._guarded is loop:
+            return
+        self._guarded = loop
+        guard = _drain_when_loop_ends(self)
+        with contextlib.suppress(StopIteration):
+            guard.asend(None).send(None)  # to its first yield: the loop now knows it
+        self._guard_of_loop = guard
 
     async def drain(self) -> None:
         """Commit everything submitted so far, lazy operations included, and wait for it."""
@@ -304,6 +321,14 @@ class GroupCommit:
                 self._timer = asyncio.get_running_loop().call_later(
                     self._lazy_delay, self._flush_soon
                 )
+
+
+async def _drain_when_loop_ends(group: GroupCommit) -> AsyncGenerator[None, None]:
+    """Suspended while its loop lives; commits what waits when the loop shuts down."""
+    try:
+        yield
+    finally:
+        await group.drain()
 
 
 class StoredJournal(RenewalJournal):

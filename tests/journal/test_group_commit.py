@@ -143,3 +143,22 @@ async def test_a_settlement_that_cannot_be_written_leaves_the_claim_pending_and_
         assert record.state == "pending"  # the safe side: never renewed again on its own
         with pytest.raises(RenewalPendingError):
             await again.claim(7, EXPIRES)
+
+
+def test_a_program_that_never_closes_its_journal_still_commits_its_settlements(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path)  # never closed, nor entered: opened by its first claim
+
+    async def renew_and_end() -> None:
+        claim = await journal.claim(7, EXPIRES)
+        await journal.settle(claim, "renewed")  # the loop ends before the lazy commit is due
+
+    asyncio.run(renew_and_end())
+
+    async def read() -> list[str]:
+        async with SqliteJournal(path) as again:
+            return [record.state for record in await again.records()]
+
+    assert asyncio.run(read()) == ["renewed"]
