@@ -507,3 +507,37 @@ def test_redis_shares_the_limits(redis_url: str, env: dict[str, str]) -> None:
         client.delete(*keys)
     finally:
         client.close()
+
+
+# --- credentials from files (mounted secrets) --------------------------------------------------
+
+
+def test_token_and_password_from_files(
+    served: ThreadedFake, env: dict[str, str], tmp_path: Path
+) -> None:
+    order_id = str(served.fake.renewable_ids()[0])
+    token_file = tmp_path / "token"
+    token_file.write_text(served.fake.token + "\n")
+    by_token = env | {
+        "OPENPROVIDER_TOKEN_FILE": str(token_file), "OPENPROVIDER_BASE_URL": served.fake.url,
+    }  # fmt: skip
+    proc = cli("orders", "get", order_id, "-vv", "--json", env=by_token)
+    assert json.loads(proc.stdout)["id"] == int(order_id)
+    assert served.fake.token not in proc.stdout + proc.stderr
+    password_file = tmp_path / "password"
+    password_file.write_text(served.fake.password + "\n")
+    by_login = env | {
+        "OPENPROVIDER_USERNAME": served.fake.username,
+        "OPENPROVIDER_PASSWORD_FILE": str(password_file),
+        "OPENPROVIDER_BASE_URL": served.fake.url,
+    }
+    proc = cli("orders", "get", order_id, "-vv", "--json", env=by_login)
+    assert json.loads(proc.stdout)["id"] == int(order_id)
+    for secret in (served.fake.token, served.fake.password):
+        assert secret not in proc.stdout + proc.stderr
+
+
+def test_an_unreadable_secret_file_exits_2_naming_it(env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-token"
+    proc = cli("orders", "list", env=env | {"OPENPROVIDER_TOKEN_FILE": str(missing)}, code=2)
+    assert "OPENPROVIDER_TOKEN_FILE" in proc.stderr and str(missing) in proc.stderr
