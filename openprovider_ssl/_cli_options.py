@@ -91,8 +91,9 @@ def global_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--renewal-window-days"], type=click.IntRange(1, 90), metavar="DAYS",
+            envvar="OPENPROVIDER_RENEWAL_WINDOW_DAYS",
             help="How many days before expiration your account may renew an order, 1 to 90 "
-            "[default: 30, or OPENPROVIDER_RENEWAL_WINDOW_DAYS].",
+            "[default: 30]. Also OPENPROVIDER_RENEWAL_WINDOW_DAYS.",
         ),
         click.Option(
             ["-v", "--verbose"], count=True,

@@ -329,6 +329,10 @@ def test_within_days_up_to_a_wider_renewal_window(env: dict[str, str]) -> None:
         cli(*args, "--renewal-window-days", "90", "--within-days", "60", env=env).stdout
     )
     assert set(narrow["would_renew"]) < set(wide["would_renew"])
+    by_env = env | {"OPENPROVIDER_RENEWAL_WINDOW_DAYS": "90"}
+    from_env = json.loads(cli(*args, "--within-days", "60", env=by_env).stdout)
+    assert from_env["would_renew"] == wide["would_renew"]
+    cli(*args, env=env | {"OPENPROVIDER_RENEWAL_WINDOW_DAYS": "91"}, code=2)
 
 
 def test_order_ids_from_standard_input(served: ThreadedFake, env: dict[str, str]) -> None:
