@@ -138,8 +138,9 @@ async def _shared_limits(target: Target) -> AsyncIterator[Any]:
             "redis", f"--redis needs the 'redis' extra ({exc.name} is not installed): "
             "pip install 'openprovider-ssl[redis]'",
         ) from None  # fmt: skip
-    except ValueError as exc:
-        raise ValidationError("redis", f"--redis: {exc}") from None
+    except ValueError as exc:  # the URL may hold a password: never shown
+        problem = str(exc).replace(target.redis, "URL")
+        raise ValidationError("redis", f"--redis: {problem}") from None
     async with backend:
         yield backend
 

@@ -497,6 +497,14 @@ def test_redis_unreachable_refuses_every_call(env: dict[str, str]) -> None:
     assert json.loads(proc.stdout)["error"]["error_type"] == "LimiterUnavailableError"
 
 
+def test_a_bad_redis_url_is_a_usage_error_that_hides_its_password(env: dict[str, str]) -> None:
+    pytest.importorskip("redis.asyncio", reason="the redis package is not installed")
+    url = "http://user:s3cret-pw@redis.internal/0"
+    proc = cli("orders", "list", "--fake", "--redis", url, env=env, code=2)
+    assert "redis://" in proc.stderr
+    assert "s3cret-pw" not in proc.stdout + proc.stderr
+
+
 def test_redis_shares_the_limits(redis_url: str, env: dict[str, str]) -> None:
     import redis  # noqa: PLC0415
 
