@@ -86,9 +86,11 @@ def wait_for_renews(proc: subprocess.Popen[str]) -> str:
     return "".join(seen)
 
 
-def renew_and_signal(sig: signal.Signals, env: dict[str, str], journal: Path) -> tuple[int, Any]:
+def renew_and_signal(
+    sig: signal.Signals, env: dict[str, str], journal: Path, output: str = "--json"
+) -> tuple[int, str]:
     proc = start(
-        "renew-expiring", "--json", "-vv", "--concurrency", "8", "--fake", "--fake-orders",
+        "renew-expiring", output, "-vv", "--concurrency", "8", "--fake", "--fake-orders",
         "3000", "--fake-latency", "0.05", "--journal", str(journal), env=env,
     )  # fmt: skip
     seen = wait_for_renews(proc)
@@ -97,7 +99,12 @@ def renew_and_signal(sig: signal.Signals, env: dict[str, str], journal: Path) ->
     stdout, stderr = proc.communicate(timeout=30)
     assert "Traceback" not in stderr, seen + stderr
     assert f"Interrupted by {sig.name}: stopped cleanly" in stderr
-    return proc.returncode, json.loads(stdout)
+    return proc.returncode, stdout
+
+
+def pending_in(journal: Path, env: dict[str, str]) -> set[int]:
+    listed = cli("journal", "list", "--pending", "--json", "--journal", str(journal), env=env)
+    return {r["order_id"] for r in json.loads(listed.stdout)["records"]}
 
 
 @posix_only
@@ -106,7 +113,8 @@ def test_a_signal_mid_run_stops_cleanly_with_the_json_document_and_the_in_flight
     sig: signal.Signals, code: int, env: dict[str, str], tmp_path: Path
 ) -> None:
     journal = tmp_path / "renewals.sqlite3"
-    returncode, data = renew_and_signal(sig, env, journal)
+    returncode, stdout = renew_and_signal(sig, env, journal)
+    data = json.loads(stdout)
     assert returncode == code
     assert data["interrupted"] is True
     assert data["signal"] == sig.name
@@ -114,9 +122,24 @@ def test_a_signal_mid_run_stops_cleanly_with_the_json_document_and_the_in_flight
     assert data["counts"]["in_flight"] == len(data["in_flight"])
     assert not set(data["in_flight"]) & set(data["renewed"])
     # The in-flight renewals are pending in the journal: never sent again until reconciled.
-    listed = cli("journal", "list", "--pending", "--json", "--journal", str(journal), env=env)
-    pending = {r["order_id"] for r in json.loads(listed.stdout)["records"]}
-    assert set(data["in_flight"]) <= pending
+    assert set(data["in_flight"]) <= pending_in(journal, env)
+
+
+@posix_only
+def test_sigterm_with_json_lines_ends_with_in_flight_lines_and_the_summary(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    journal = tmp_path / "renewals.sqlite3"
+    returncode, stdout = renew_and_signal(signal.SIGTERM, env, journal, "--json-lines")
+    assert returncode == 143
+    *events, summary = [json.loads(line) for line in stdout.splitlines()]
+    assert summary["event"] == "summary" and summary["exit_code"] == 143
+    assert summary["signal"] == "SIGTERM" and summary["interrupted"] is True
+    in_flight = [e["order_id"] for e in events if e["event"] == "in_flight"]
+    assert 0 < len(in_flight) == summary["counts"]["in_flight"]
+    ids = [e["order_id"] for e in events]
+    assert len(ids) == len(set(ids))
+    assert set(in_flight) <= pending_in(journal, env)
 
 
 @posix_only
