@@ -59,15 +59,16 @@ def transport_error(
 def _tls_error(
     what: str, exc: aiohttp.ClientSSLError | ssl.SSLCertVerificationError, host: str
 ) -> TLSError:
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        host = exc.host or host
-        cause: object = exc.os_error
-    else:
-        cause = exc
-    verification = isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
-        cause, ssl.SSLCertVerificationError
-    )
-    reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or cause
+    cause: object = exc
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        host, cause = exc.host or host, exc.certificate_error
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        host, cause = exc.host or host, exc.os_error
+    verification = isinstance(
+        exc, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError
+    ) or isinstance(cause, ssl.SSLCertVerificationError)
+    reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None)
+    reason = reason or str(cause) or type(cause).__name__
     if verification:
         text = f"{what}: TLS certificate verification failed for {host}: {reason}"
     else:
