@@ -10,7 +10,9 @@ not import the client package, only the standard library, aiohttp and attrs.
 
 Requests are read as the real API (most likely a grpc-gateway over proto3) is modelled to
 read them; ``strict_requests=True`` is stricter, to catch a client's own mistakes. The renew
-models of BEHAVIOUR.md are ``renew_settles_after`` and ``refuse_pending_renew``. Rules that
+models of BEHAVIOUR.md are ``renew_settles_after`` and ``refuse_pending_renew``; the renew
+window is ``renewal_window_days`` (30 as BEHAVIOUR.md's guide says, up to 90 as the current
+public guide says). Rules that
 Openprovider does not document (required fields, CSR key sizes, the product catalogue, ...)
 are modelled: :class:`FakeOpenprovider` lists them.
 

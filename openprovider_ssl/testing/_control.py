@@ -2,7 +2,8 @@
 
 Not part of the API: never counted in stats, never faulted, no token needed. Besides the
 :class:`Faults` fields, ``GET|POST /_fake/faults`` shows and sets ``rate_limit``,
-``renew_settles_after`` and ``refuse_pending_renew`` (``strict_requests`` is shown only).
+``renew_settles_after``, ``refuse_pending_renew`` and ``renewal_window_days`` (1 to 90)
+(``strict_requests`` is shown only).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def settings(fake: FakeOpenprovider) -> dict[str, Any]:
     data["blacklisted"] = sorted(fake.blacklisted)
     data["renew_settles_after"] = fake.renew_settles_after
     data["refuse_pending_renew"] = fake.refuse_pending_renew
+    data["renewal_window_days"] = fake.renewal_window_days
     data["strict_requests"] = fake.strict_requests
     return data
 
@@ -35,6 +37,8 @@ def configure(fake: FakeOpenprovider, changes: dict[str, Any]) -> None:
         fake.renew_settles_after = changes.pop("renew_settles_after")
     if "refuse_pending_renew" in changes:
         fake.refuse_pending_renew = changes.pop("refuse_pending_renew")
+    if "renewal_window_days" in changes:
+        fake.renewal_window_days = changes.pop("renewal_window_days")
     fake.faults.update(**changes)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 import openprovider_ssl as op
@@ -103,3 +104,14 @@ async def test_the_fake_window_may_change_while_it_runs() -> None:
             page = await client.orders.page(status="ACT", show_expiring=True)
             assert [o.id for o in page.results] == [order.id]
         assert fake.describe()["renewal_window_days"] == 90
+
+
+async def test_the_fake_window_from_its_control_endpoint() -> None:
+    async with FakeOpenprovider(orders=0) as fake:
+        control = f"{fake.base_url}/_fake/faults"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(control, json={"renewal_window_days": 90}) as answer:
+                assert (await answer.json())["renewal_window_days"] == 90
+            async with session.post(control, json={"renewal_window_days": 91}) as answer:
+                assert answer.status == 400
+        assert fake.renewal_window_days == 90
