@@ -189,6 +189,8 @@ class RunState(Generic[Item, R]):
                 await self.slots.acquire()
                 held = cap is not None and not await cap.reserve()
                 if self.stopping or (held and self.probing):
+                    if cap is not None and not held:
+                        cap.settle(False)  # stopped while waiting for a place: give it back
                     self.slots.release()
                     break
                 # Spent: one worker takes one more order, to tell "held back" from "ran out".

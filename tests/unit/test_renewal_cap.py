@@ -110,3 +110,33 @@ async def test_an_order_refused_before_sending_gives_its_place_back() -> None:
 def test_renew_many_checks_the_cap_at_once() -> None:
     with pytest.raises(ValidationError, match="max_renewals"):
         bulk.renew_many(cast(Orders, HangingOrders()), [1], max_renewals=-3)
+
+
+async def test_stopping_while_workers_wait_for_a_place_ends_the_run() -> None:
+    stub = HangingOrders()
+
+    async def refused_unsent(order_id: int, **_: object) -> Renewed:
+        # Order 101 waits, then is refused without being sent: its place comes back.
+        if order_id == 101:
+            await stub.gate.wait()
+            raise ValidationError("order_id", "refused before sending")
+        return await HangingOrders.renew(stub, order_id)
+
+    stub.renew = refused_unsent  # type: ignore[method-assign]
+    source = iter([101, 2, 3, 4, 5, 6, 7])
+    run = bulk.renew_many(cast(Orders, stub), source, concurrency=6, max_renewals=1)
+
+    async def consume() -> list[int]:
+        async with run:
+            return [outcome.order_id async for outcome in run]
+
+    task = asyncio.create_task(consume())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert run.in_flight == (101,)  # five workers wait for the one place
+    run.stop()
+    stub.gate.set()
+    # A guard against a hang, not a timing: the run ends within a few loop turns.
+    assert await asyncio.wait_for(task, 10) == [101]
+    assert list(source) == [2, 3, 4, 5, 6, 7]
+    assert stub.sent == [] and run.sent == 0 and not run.cap_reached
