@@ -345,8 +345,8 @@ class BulkRun(Generic[R]):
     are ever sent. Once N were sent, the next order of the source (if there is one) gets a
     ``RenewalCapReachedError`` outcome, nothing sent, and the run ends as after ``stop()``:
     ``cap_reached`` and ``stopped`` are True, ``sent`` says how many renews were sent, and the
-    orders after it remain in the source (for ``renew_expiring``, ``total - progress.done``
-    were left).
+    orders after it remain in the source (for ``renew_expiring``, ``total`` says how many were
+    due, so ``total - progress.done`` were not even taken).
 
     Outcomes stream: each is yielded as soon as its order is done (completion order, not
     source order), so a consumer can write one line per outcome while the run goes on.
