@@ -30,10 +30,11 @@ PYTHON_M = [sys.executable, "-m", "openprovider_ssl"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """No credentials, no COLUMNS (as under cron), the default journal in the test's dir."""
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith("OPENPROVIDER_") and k != "COLUMNS"
-    }
+    """No credentials, no COLUMNS and buffered output (as under cron), the default journal in
+    the test's dir."""
+    unset = ("COLUMNS", "PYTHONUNBUFFERED")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OPENPROVIDER_")}
+    base = {k: v for k, v in base.items() if k not in unset}
     base["XDG_STATE_HOME"] = str(tmp_path / "state")
     return base
 
@@ -222,7 +223,8 @@ def test_json_lines_survive_a_sigkill_up_to_the_last_complete_line(env: dict[str
     assert proc.stdout is not None
     first = [proc.stdout.readline() for _ in range(20)]  # 20 outcomes written so far
     proc.send_signal(signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=30)
+    rest = proc.stdout.read()
+    proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     lines = "".join(first) + rest
     complete = lines.split("\n")[:-1]  # whatever follows the last newline may be cut
@@ -231,6 +233,24 @@ def test_json_lines_survive_a_sigkill_up_to_the_last_complete_line(env: dict[str
     assert all(e["event"] != "summary" for e in events)
     ids = [e["order_id"] for e in events]
     assert len(ids) == len(set(ids)), "an order appears twice"
+
+
+@posix_only
+def test_json_lines_are_written_as_the_outcomes_arrive(env: dict[str, str]) -> None:
+    # One renew at a time, 0.3 s each: the whole output is far below a pipe's buffer, so a
+    # line seen while the run goes on was flushed at once, not at the end.
+    proc = start(
+        "renew-expiring", "--json-lines", "--concurrency", "1", "--fake", "--fake-orders", "40",
+        "--fake-latency", "0.3", env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.send_signal(signal.SIGKILL)  # killed as soon as the first line is seen
+    rest = proc.stdout.read()  # what the reader holds already, then the pipe up to its end
+    proc.communicate(timeout=30)
+    events = [json.loads(line) for line in (first + rest).split("\n")[:-1]]
+    assert events[0]["event"] == "renewed"
+    assert all(e["event"] != "summary" for e in events), "the lines came only at the end"
 
 
 def test_log_format_json_lines_have_full_timestamps(env: dict[str, str]) -> None:
