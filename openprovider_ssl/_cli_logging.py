@@ -137,17 +137,17 @@ def logging_to(
     """
     global _json_notes  # noqa: PLW0603  (for the command's duration, as the logger's level)
     logger = logging.getLogger("openprovider_ssl")
-    handler = log_handler(console, verbosity, log_format) if verbosity or not quiet else None
+    shown = verbosity or not quiet
+    # Quiet: a handler that drops everything, so Python's last-resort handler prints nothing.
+    handler = log_handler(console, verbosity, log_format) if shown else logging.NullHandler()
     level, notes = logger.level, _json_notes
     logger.setLevel(logging.DEBUG if verbosity else logging.WARNING)
-    _json_notes = handler is not None and log_format == "json"
-    if handler is not None:
-        logger.addHandler(handler)
+    _json_notes = bool(shown) and log_format == "json"
+    logger.addHandler(handler)
     try:
         yield
     finally:
-        if handler is not None:
-            logger.removeHandler(handler)
+        logger.removeHandler(handler)
         logger.setLevel(level)
         _json_notes = notes
 

@@ -209,6 +209,14 @@ def test_json_lines_one_event_per_outcome_then_a_summary(env: dict[str, str]) ->
     assert all(datetime.fromisoformat(e["time"]).tzinfo is not None for e in events)
 
 
+def test_demo_json_lines_on_stdout_and_nothing_on_stderr(env: dict[str, str]) -> None:
+    args = ("demo", "--orders", "100", "--latency", "0", "--maintenance-rate", "0.3")
+    proc = cli(*args, "--json-lines", env=env)
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["fake"]["maintenance_answers"] > 0
+    assert proc.stderr == ""  # demo is quiet: not even the maintenance warnings
+
+
 def test_json_and_json_lines_exclude_each_other(env: dict[str, str]) -> None:
     proc = cli("renew-expiring", "--fake", "--json", "--json-lines", env=env, code=2)
     assert "exclude each other" in proc.stderr
