@@ -299,6 +299,8 @@ def test_vv_shows_every_request_and_v_does_not(served: ThreadedFake, env: dict[s
     assert re.search(rf"GetOrder GET /ssl/orders/{order_id} -> 200 in [0-9.]+ ms", verbose.stderr)
     quieter = cli("orders", "get", str(order_id), "-v", env=fake_env(env, served))
     assert "GetOrder GET" not in quieter.stderr
+    counted = cli("-v", "orders", "get", str(order_id), "-v", env=fake_env(env, served))
+    assert "GetOrder GET" in counted.stderr  # -v before and after the command: -vv
     assert served.fake.token not in verbose.stdout + verbose.stderr
 
 
