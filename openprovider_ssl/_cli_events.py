@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ._cli_output import emit_json_line, failure_fields
-from ._cli_renew_report import NOT_SENT_CAP, RenewReport, cli_message, reason
+from ._cli_output import cli_message, emit_json_line, failure_fields
+from ._cli_renew_report import NOT_SENT_CAP, RenewReport, reason
 from .bulk import Outcome
 from .errors import OutcomeUnknownError, RenewalCapReachedError, RenewalPendingError
 

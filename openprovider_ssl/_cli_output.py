@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ._cli_logging import note
-from .errors import APIError
+from .errors import APIError, OutcomeUnknownError
 from .models import DEFAULT_RENEWAL_WINDOW_DAYS, ApiWarning, Order
 
 #: The width of a console that is not a terminal: no table row of ours comes near it.
@@ -74,6 +74,20 @@ def failure_fields(error: BaseException) -> dict[str, Any]:
         "http_status": status if isinstance(status, int) and status else None,
         "may_have_been_applied": bool(getattr(error, "may_have_been_applied", False)),
     }
+
+
+def cli_message(error: BaseException) -> str:
+    """The error's message, with advice an operator of the command line can follow: an
+    unknown renew's message names the commands to check it, not the library's calls."""
+    if isinstance(error, OutcomeUnknownError):
+        oid = error.order_id
+        return (
+            f"{error.operation} of order {oid} may or may not have been applied "
+            f"({error.cause}); it was not sent again and stays pending in the journal: check "
+            f"the order (openprovider-ssl orders get {oid}), then run openprovider-ssl journal "
+            "reconcile"
+        )
+    return str(error)
 
 
 def error_json(error: BaseException) -> dict[str, Any]:

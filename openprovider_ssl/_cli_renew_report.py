@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ._cli_logging import note
-from ._cli_output import date_text, failure_fields
+from ._cli_output import cli_message, date_text, failure_fields
 from .bulk import Outcome
 from .errors import (
     APIError,
@@ -59,20 +59,6 @@ def reason(error: BaseException) -> str:
         if isinstance(error, kind):
             return label
     return type(error).__name__
-
-
-def cli_message(error: BaseException) -> str:
-    """The error's message, with advice an operator of the command line can follow: an
-    unknown renew's message names the commands to check it, not the library's calls."""
-    if isinstance(error, OutcomeUnknownError):
-        oid = error.order_id
-        return (
-            f"{error.operation} of order {oid} may or may not have been applied "
-            f"({error.cause}); it was not sent again and stays pending in the journal: check "
-            f"the order (openprovider-ssl orders get {oid}), then run openprovider-ssl journal "
-            "reconcile"
-        )
-    return str(error)
 
 
 def _failure(order_id: int, error: BaseException) -> dict[str, Any]:

@@ -245,5 +245,5 @@ def run_command(
         except AuthenticationError as error:
             code = failed(error, str(error), EXIT_USAGE)
         except OpenproviderError as error:
-            code = failed(error, str(error), EXIT_FAILED)
+            code = failed(error, out.cli_message(error), EXIT_FAILED)
     raise SystemExit(code)
