@@ -68,7 +68,7 @@ async def _renew(
         task = bar.add_task("checking" if report.dry_run else "renewing", ok=0, failed=0)
 
         def hook(done: int, failed: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total, ok=done - failed, failed=failed)
+            bar.update(task, completed=done, total=total)
 
         run = start(hook)
         try:
@@ -77,6 +77,10 @@ async def _renew(
                     report.add(outcome)
                     if lines:
                         emit_outcome(outcome)
+                    # ok and failed as the report counts them: an order held back by the cap,
+                    # or pending from an earlier run, is neither.
+                    ok = len(report.would_renew if report.dry_run else report.renewed)
+                    bar.update(task, ok=ok, failed=len(report.failed))
         except asyncio.CancelledError:
             # A signal cancelled us; the run has stopped its workers. Finish the report
             # instead of dying, so the operator learns which renewals may have landed.
