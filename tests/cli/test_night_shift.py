@@ -471,17 +471,14 @@ def test_tables_do_not_wrap_when_stdout_is_not_a_terminal(
     assert hosts in proc.stdout  # on one line, whole
 
 
-@posix_only
-def test_orders_list_shows_progress_on_a_terminal_only(env: dict[str, str]) -> None:
+def stderr_on_a_terminal(*args: str, env: dict[str, str], code: int = 0) -> str:
+    """Run the command with its stderr on a pseudo-terminal; what it drew there."""
     import pty  # noqa: PLC0415  (POSIX only)
 
-    args = ("orders", "list", "--fake", "--fake-orders", "600", "--fake-latency", "0.05")
-    plain = cli(*args, env=env)
-    assert plain.stderr == ""  # nothing extra in a log
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [*PYTHON_M, *args], env=env | {"TERM": "xterm"}, stdout=subprocess.DEVNULL,
-        stderr=follower,
+        [*PYTHON_M, *args], env=env | {"TERM": "xterm", "NO_COLOR": "1"},
+        stdout=subprocess.DEVNULL, stderr=follower,
     )  # fmt: skip
     os.close(follower)
     shown = b""
@@ -494,8 +491,25 @@ def test_orders_list_shows_progress_on_a_terminal_only(env: dict[str, str]) -> N
             break
         shown += chunk
     os.close(leader)
-    assert proc.wait(30) == 0
-    assert b"Reading orders" in shown
+    assert proc.wait(30) == code
+    return shown.decode(errors="replace")
+
+
+@posix_only
+def test_orders_list_shows_progress_on_a_terminal_only(env: dict[str, str]) -> None:
+    args = ("orders", "list", "--fake", "--fake-orders", "600", "--fake-latency", "0.05")
+    plain = cli(*args, env=env)
+    assert plain.stderr == ""  # nothing extra in a log
+    assert "Reading orders" in stderr_on_a_terminal(*args, env=env)
+
+
+@posix_only
+def test_the_live_bar_does_not_count_orders_held_back_by_the_cap_as_failed(
+    served: ThreadedFake, env: dict[str, str]
+) -> None:
+    args = ("renew-expiring", "--max-renewals", "3", "--concurrency", "8")
+    drawn = stderr_on_a_terminal(*args, env=fake_env(env, served), code=1)
+    assert "3 ok 0 failed" in drawn
 
 
 # --- 5. exit codes -------------------------------------------------------------------------------
