@@ -93,7 +93,7 @@ async def _renew(
                 if lines:
                     emit_outcome(outcome)
             report.in_flight = list(run.unanswered)
-            report.skipped = [(i, "not sent: interrupted") for i in run.unsent]
+            report.skipped += [(i, "not sent: interrupted") for i in run.unsent]
     report.cap_reached = run.cap_reached
     report.wall_time = time.perf_counter() - began
     report.journal = s.journal.location
