@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,6 +72,11 @@ def micros(when: datetime | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + max(1, size)]
+
+
 def from_micros(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
@@ -121,6 +127,7 @@ class SqliteJournal(StoredJournal):
         self._busy_timeout = busy_timeout
         self._db: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._max_variables = 999  # SQLite's smallest default; the connection's own when open
 
     def __repr__(self) -> str:
         return f"<SqliteJournal {self.location}>"
@@ -172,6 +179,7 @@ class SqliteJournal(StoredJournal):
         except BaseException:
             db.close()
             raise
+        self._max_variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         if found is not None and int(found[0]) > SCHEMA_VERSION:
             db.close()
             raise RuntimeError(
@@ -197,21 +205,21 @@ class SqliteJournal(StoredJournal):
         return results
 
     def _commit_now(self, ops: list[Op]) -> list[Result]:
+        # Few statements, each over every row of the batch: this thread gives the GIL up and
+        # takes it back once per statement step, and each time back may wait for the event
+        # loop's thread (up to the interpreter's switch interval) while it is busy.
         db = self._connection()
         ids = sorted({order_of(op) for op in ops})
         db.execute("BEGIN IMMEDIATE")
         try:
-            current = {
-                r.order_id: r
-                for r in map(
-                    _record,
-                    db.execute(
-                        f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims "
-                        f"WHERE order_id IN ({','.join('?' * len(ids))})",
-                        ids,
-                    ),
-                )
-            }
+            current: dict[int, ClaimRecord] = {}
+            for chunk in _chunks(ids, self._max_variables):
+                rows = db.execute(
+                    f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims "
+                    f"WHERE order_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                current.update((row[0], _record(row)) for row in rows)
             now = self.clock()
             done = plan(ops, current, now=now, hold=self.renewed_hold, origin=self.origin)
             now_us = micros(now)
@@ -220,9 +228,8 @@ class SqliteJournal(StoredJournal):
                 return now_us if when is now else micros(when)
 
             host, pid, run = self.origin.host, self.origin.pid, self.origin.run
-            db.executemany(
-                f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._insert(
+                f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
                 [
                     (
                         r.order_id,
@@ -239,9 +246,9 @@ class SqliteJournal(StoredJournal):
                     for r in done.records.values()
                 ],
             )
-            db.executemany(
+            self._insert(
                 "INSERT INTO renewal_events (at, order_id, claim_id, event, expiration, error, "
-                "reason, host, pid, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "reason, host, pid, run) VALUES ",
                 [
                     (
                         us(e.at),
@@ -263,6 +270,16 @@ class SqliteJournal(StoredJournal):
             db.execute("ROLLBACK")
             raise
         return done.results
+
+    def _insert(self, head: str, rows: list[tuple[Any, ...]]) -> None:
+        """``rows`` in as few multi-row INSERT statements as SQLite's variable limit allows."""
+        if not rows:
+            return
+        width = len(rows[0])
+        marks = "(" + ",".join("?" * width) + ")"
+        for chunk in _chunks(rows, self._max_variables // width):
+            values = ",".join([marks] * len(chunk))
+            self._connection().execute(head + values, list(chain.from_iterable(chunk)))
 
     async def records(
         self, *, state: State | None = None, order_ids: Iterable[int] | None = None
