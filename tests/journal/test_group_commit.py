@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,19 @@ def test_a_program_that_never_closes_its_journal_still_commits_its_settlements(
             return [record.state for record in await again.records()]
 
     assert asyncio.run(read()) == ["renewed"]
+
+
+async def test_a_batch_larger_than_sqlites_variable_limit_is_written_in_parts(
+    tmp_path: Path,
+) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+        assert journal._db is not None
+        journal._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 25)  # a small build's limit
+        journal._max_variables = 25
+        claims = await asyncio.gather(*(journal.claim(i, EXPIRES) for i in range(1, 61)))
+        for claim in claims:
+            await journal.settle(claim, "renewed")
+        records = await journal.records()
+        assert [r.order_id for r in records] == list(range(1, 61))
+        assert {r.state for r in records} == {"renewed"}
+        assert len(await journal.entries()) == 120
