@@ -90,7 +90,8 @@ async def test_through_another_fixture(renewable):
 
 @pytest.mark.parametrize("mode", ["strict", "auto"])
 def test_plugin_in_a_new_project(tmp_path: Path, mode: str) -> None:
-    """The README's set-up, copied into an empty project, in either asyncio mode."""
+    """The testing guide's set-up (docs/guides/testing.md), copied into an empty project, in
+    either asyncio mode."""
     (tmp_path / "conftest.py").write_text(
         'pytest_plugins = ["openprovider_ssl.testing.pytest_plugin"]\n'
     )
