@@ -131,8 +131,16 @@ def _take_globals(ctx: click.Context) -> None:
         raise click.UsageError("--sandbox and --fake exclude each other")
 
 
-class _GlobalOptionsHelp(click.Command):
-    """Help that lists a command's own options first, then the global ones apart."""
+class _GlobalOptions(click.Command):
+    """Takes the global options too, and lists them apart in its help, after its own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(global_params())
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _take_globals(ctx)
+        return super().invoke(ctx)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         own: list[tuple[str, str]] = []
@@ -149,31 +157,15 @@ class _GlobalOptionsHelp(click.Command):
                 formatter.write_dl(shared)
 
 
-class CliCommand(_GlobalOptionsHelp):
+class CliCommand(_GlobalOptions):
     """A command that also takes the global options."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend(global_params())
 
-    def invoke(self, ctx: click.Context) -> Any:
-        _take_globals(ctx)
-        return super().invoke(ctx)
-
-
-class CliGroup(_GlobalOptionsHelp, click.Group):
+class CliGroup(_GlobalOptions, click.Group):
     """A group that takes the global options, and whose commands and groups do too."""
 
     command_class = CliCommand
     group_class = type  # subgroups are CliGroups as well
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend(global_params())
-
-    def invoke(self, ctx: click.Context) -> Any:
-        _take_globals(ctx)
-        return super().invoke(ctx)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_options(ctx, formatter)

@@ -1,12 +1,15 @@
-"""Helpers several test suites share: the fake served from its own thread, and a watch over
-everything a user could see (logs and errors), searched for secrets afterwards."""
+"""Helpers several test suites share: the fake served from its own thread, a watch over
+everything a user could see (logs and errors), searched for secrets afterwards, and waiting for
+a command line process's first renew."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import subprocess
 import threading
+import time
 import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -110,3 +113,18 @@ def watching() -> Iterator[SecretWatch]:
         root.setLevel(saved[0])
         for name, level in zip(names, saved[1], strict=True):
             logging.getLogger(name).setLevel(level)
+
+
+def wait_for_renews(proc: subprocess.Popen[str]) -> str:
+    """Read a command line process's stderr (``-vv`` logs every request) until its first renew
+    has gone out; what was read."""
+    assert proc.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "RenewOrder" in line or not line:
+            break
+    assert any("RenewOrder" in line for line in seen), "".join(seen)
+    return "".join(seen)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _support import ThreadedFake
+from _support import ThreadedFake, wait_for_renews
 from click.testing import CliRunner, Result
 
 from openprovider_ssl.cli import cli
@@ -335,19 +335,11 @@ def interrupt_renew_expiring(*extra: str) -> tuple[int, str, str]:
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
     )
-    assert proc.stderr is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen.append(line)
-        if "RenewOrder" in line or not line:
-            break
-    assert any("RenewOrder" in line for line in seen), "".join(seen)
+    seen = wait_for_renews(proc)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     stdout, rest = proc.communicate(timeout=30)
-    return proc.returncode, stdout, "".join(seen) + rest
+    return proc.returncode, stdout, seen + rest
 
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT differs on Windows")

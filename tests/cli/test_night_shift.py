@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _support import ThreadedFake
+from _support import ThreadedFake, wait_for_renews
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 PYTHON_M = [sys.executable, "-m", "openprovider_ssl"]
@@ -71,20 +71,6 @@ def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*PYTHON_M, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def wait_for_renews(proc: subprocess.Popen[str]) -> str:
-    """Read stderr (-vv logs every request) until the first renew has gone out."""
-    assert proc.stderr is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen.append(line)
-        if "RenewOrder" in line or not line:
-            break
-    assert any("RenewOrder" in line for line in seen), "".join(seen)
-    return "".join(seen)
 
 
 def renew_and_signal(
