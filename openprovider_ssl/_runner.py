@@ -187,14 +187,14 @@ class RunState(Generic[Item, R]):
         try:
             while not self.stopping:
                 await self.slots.acquire()
-                held = cap is not None and not await cap.reserve()
-                if self.stopping or (held and self.probing):
-                    if cap is not None and not held:
+                spent = cap is not None and not await cap.reserve()
+                if self.stopping or (spent and self.probing):
+                    if cap is not None and not spent:
                         cap.settle(False)  # stopped while waiting for a place: give it back
                     self.slots.release()
                     break
                 # Spent: one worker takes one more order, to tell "held back" from "ran out".
-                if held:
+                if spent:
                     self.probing = True
                 mark = SendMark()
                 try:
@@ -202,7 +202,7 @@ class RunState(Generic[Item, R]):
                     if item is _END:
                         self.slots.release()
                         break
-                    if held:
+                    if spent:
                         self.outcomes.put_nowait(self._held_back(item))  # type: ignore[arg-type]
                         break
                     self.outcomes.put_nowait(await self._one(index, item, mark))  # type: ignore[arg-type]
@@ -213,7 +213,7 @@ class RunState(Generic[Item, R]):
                 finally:
                     if mark.sent:
                         self.sent += 1
-                    if cap is not None and not held:
+                    if cap is not None and not spent:
                         cap.settle(mark.sent)
         finally:
             self.outcomes.put_nowait(_DONE)
