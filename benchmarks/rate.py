@@ -15,7 +15,7 @@ import gc
 import time
 
 from openprovider_ssl import Client
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 
 from ._raw import run_pool, stamped_session
 from ._server import FakeServer, per_second

@@ -34,8 +34,8 @@ if not __package__:  # run as ``python benchmarks/redis_limiter.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._table import interleaved, median
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._protocol import Request, build_request
+from openprovider_ssl._protocol.messages import Request, build_request
+from openprovider_ssl.limits._front import Limits
 
 ENV = "OPENPROVIDER_TEST_REDIS_URL"
 CONCURRENCY = 20
@@ -55,7 +55,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
 
 async def _measure(url: str, calls: int, rounds: int) -> dict[str, Any]:
-    from openprovider_ssl._redis_limits import RedisLimits  # noqa: PLC0415
+    from openprovider_ssl.limits._redis.backend import RedisLimits  # noqa: PLC0415
 
     prefix = f"openprovider-ssl-bench-{uuid.uuid4().hex[:8]}:"
     requests = [

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from openprovider_ssl import _protocol
+from openprovider_ssl._protocol import messages as _protocol
 from openprovider_ssl.models import Order, OrderPage
 
 from ._server import FIRST_ID, FakeServer

@@ -11,12 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._budgets import RetryQuota
-from ._limits import Limits
-from ._paging import Listing
-from ._redis_limits import RedisLimits
-from ._renewal import PendingRenewal, ReconcileReport
-from .bulk import BulkRun, Outcome, Progress
+from ._resources.paging import Listing
+from .bulk._operations import BulkRun, Outcome, Progress
 from .client import PRODUCTION_URL, SANDBOX_URL, Client, ClientStats
 from .errors import (
     AccessDeniedError,
@@ -45,6 +41,10 @@ from .journal import (
     RenewalJournal,
     SqliteJournal,
 )
+from .journal._renewal import PendingRenewal, ReconcileReport
+from .limits._budgets import RetryQuota
+from .limits._front import Limits
+from .limits._redis.backend import RedisLimits
 from .models import (
     DEFAULT_RENEWAL_WINDOW_DAYS,
     MAX_RENEWAL_WINDOW_DAYS,

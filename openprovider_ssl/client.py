@@ -17,22 +17,23 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _protocol, retry
-from ._approver_emails import ApproverEmails
-from ._csr import Csr
-from ._limits import Limits
-from ._orders import Orders
-from ._products import Products
-from ._protocol import Request
-from ._secrets import redacted, scrubbed, scrubbed_text
-from ._transport import Transport
-from .auth import LoginAuth, TokenAuth, checked_token
+from . import retry
+from ._http.auth import LoginAuth, TokenAuth, checked_token
+from ._http.secrets import redacted, scrubbed, scrubbed_text
+from ._http.transport import Transport
+from ._protocol import messages as _protocol
+from ._protocol.messages import Request
+from ._resources.approver_emails import ApproverEmails
+from ._resources.csr import Csr
+from ._resources.orders import Orders
+from ._resources.products import Products
 from .errors import (
     AuthenticationError,
     OpenproviderError,
     ValidationError,
 )
 from .journal import MemoryJournal, RenewalJournal
+from .limits._front import Limits
 from .models import DEFAULT_RENEWAL_WINDOW_DAYS, LoginData
 from .models._orders import renewal_window
 from .retry import RetryPolicy

@@ -62,7 +62,8 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             if error.retry_after > self.max_wait:
                 return None
-            return error.retry_after + self.random() * min(1.0, self.initial_wait)
+            jitter = self.random() * min(1.0, self.initial_wait)
+            return min(error.retry_after + jitter, self.max_wait)
         if isinstance(error, MaintenanceError):
             base = self.maintenance_wait
         else:

@@ -57,7 +57,7 @@ def test_every_public_name_is_in_the_api_reference() -> None:
     for group in [*groups, "other"]:
         assert markers.get(group), f"no reference page lists the group {group!r}"
     # The resources a client hands out are documented too.
-    assert "openprovider_ssl._orders.Orders" in groups["resources"]
+    assert "openprovider_ssl._resources.orders.Orders" in groups["resources"]
 
 
 def test_the_reference_groups_names_by_where_they_are_defined() -> None:

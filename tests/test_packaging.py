@@ -291,6 +291,6 @@ def test_type_checkers_outside_the_repository_find_the_installed_package(
         "mypy cannot find openprovider_ssl from outside the repository: install it with "
         "pip install -e '.[dev]' --config-settings editable_mode=compat\n" + done.stdout
     )
-    assert 'Revealed type is "openprovider_ssl._orders.Orders"' in done.stdout, (
+    assert 'Revealed type is "openprovider_ssl._resources.orders.Orders"' in done.stdout, (
         done.stdout + done.stderr
     )

@@ -22,23 +22,23 @@ _GROUPS_BY_MODULE = (
     ("openprovider_ssl.errors", "errors"),
     ("openprovider_ssl.models", "models"),
     ("openprovider_ssl.journal", "journal"),
-    ("openprovider_ssl._renewal", "journal"),
-    ("openprovider_ssl._runner", "bulk"),
+    ("openprovider_ssl.journal._renewal", "journal"),
+    ("openprovider_ssl.bulk._runner", "bulk"),
     ("openprovider_ssl.bulk", "bulk"),
-    ("openprovider_ssl._paging", "resources"),
+    ("openprovider_ssl._resources.paging", "resources"),
     ("openprovider_ssl.client", "client"),
     ("openprovider_ssl.retry", "client"),
-    ("openprovider_ssl._limits", "client"),
-    ("openprovider_ssl._budgets", "client"),
-    ("openprovider_ssl._redis_limits", "client"),
+    ("openprovider_ssl.limits._front", "client"),
+    ("openprovider_ssl.limits._budgets", "client"),
+    ("openprovider_ssl.limits._redis.backend", "client"),
 )
 
 # What ``client.orders`` and the others are: not public names, but what users call.
 RESOURCES = (
-    "openprovider_ssl._orders.Orders",
-    "openprovider_ssl._products.Products",
-    "openprovider_ssl._approver_emails.ApproverEmails",
-    "openprovider_ssl._csr.Csr",
+    "openprovider_ssl._resources.orders.Orders",
+    "openprovider_ssl._resources.products.Products",
+    "openprovider_ssl._resources.approver_emails.ApproverEmails",
+    "openprovider_ssl._resources.csr.Csr",
 )
 
 

@@ -25,7 +25,7 @@ from operator import attrgetter
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .._secrets import scrubbed_text
+from .._http.secrets import scrubbed_text
 from ..errors import ValidationError
 from ._base import StoredJournal
 from ._records import ClaimRecord, JournalEntry, Op, Origin, Result, State, order_of, plan

@@ -1,7 +1,7 @@
 """Plain attrs models for what the Openprovider SSL API answers and what we send it.
 
 The models hold data and a few pure helpers; how they map to and from JSON lives in
-``openprovider_ssl._converter``. Field names follow the v1beta spec (already snake_case).
+``openprovider_ssl._protocol.converter``. Field names follow the v1beta spec (already snake_case).
 
 Response models are tolerant: every field has a default so partial answers still load.
 Absent strings read as ``""``, numbers as ``0``, lists as ``()``, and nested objects, dates

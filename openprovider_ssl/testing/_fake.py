@@ -16,7 +16,7 @@ from ._catalog import PRODUCTS_BY_ID
 from ._control import add_control_routes
 from ._faults import FakeStats, Faults
 from ._generate import HANDLES, generate_orders
-from ._limits import IdenticalBudget, LoginGuard, TokenBucket, TokenStore
+from ._published_limits import IdenticalBudget, LoginGuard, TokenBucket, TokenStore
 from ._renewals import Renewals
 from ._state import Order, OrderStore, checked_window
 

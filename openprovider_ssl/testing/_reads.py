@@ -6,7 +6,7 @@ import hashlib
 from typing import Any, Final
 
 from ._catalog import PRODUCTS, PRODUCTS_BY_ID
-from ._csr import build_csr, build_key, decode_csr
+from ._der import build_csr, build_key, decode_csr
 from ._errors import PRODUCT_NOT_FOUND, ApiError, schema_error
 from ._state import OrderStore, base_domain, ordering, paging
 

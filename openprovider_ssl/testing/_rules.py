@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from ._catalog import PRODUCTS_BY_ID, Product
-from ._csr import csr_names, pem_der
+from ._der import csr_names, pem_der
 from ._errors import NOT_ALLOWED_IN_STATUS, PRODUCT_NOT_FOUND, ApiError, schema_error
 from ._state import Order, OrderStore, fmt
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
-from openprovider_ssl.testing._csr import build_csr
+from openprovider_ssl.testing._der import build_csr
 
 RESOURCES = ("orders", "products", "csr", "approver_emails")
 #: Arguments drawn only from valid values. ``progress``: bulk.py does not check that the hook

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._pacing import MAX_SHARED_BLOCK
-from openprovider_ssl._transport import DEFAULT_MAX_RESPONSE_BYTES
+from openprovider_ssl._http.transport import DEFAULT_MAX_RESPONSE_BYTES
+from openprovider_ssl.limits._front import Limits
+from openprovider_ssl.limits._pacing import MAX_SHARED_BLOCK
 
 FUZZ = settings(
     max_examples=150,

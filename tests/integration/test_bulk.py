@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
 from openprovider_ssl.bulk import Outcome
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 FAST = op.RetryPolicy(

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 FAST = op.RetryPolicy(

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._protocol import Request
+from openprovider_ssl._protocol.messages import Request
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 from openprovider_ssl.testing import _reads as reads
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 FAST = op.RetryPolicy(

@@ -23,7 +23,7 @@ import pytest
 from _support import ThreadedFake
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 SEED = 20_261_122

@@ -28,7 +28,7 @@ from _support import SecretWatch, watching
 from aiohttp import web
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
 PASSWORD = "pw-7f3e9c1d-SECRET"

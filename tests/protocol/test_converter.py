@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openprovider_ssl import _converter as conv
 from openprovider_ssl import models as m
-from openprovider_ssl._converter import STRUCTURE_ERRORS, structure, unstructure_request
+from openprovider_ssl._protocol import converter as conv
+from openprovider_ssl._protocol.converter import STRUCTURE_ERRORS, structure, unstructure_request
 from openprovider_ssl.models import DomainValidationMethod, Order, OrderStatus
 
 CSR = "-----BEGIN CERTIFICATE REQUEST-----\nMIIC0TCCAbkCAQAw\n-----END CERTIFICATE REQUEST-----"

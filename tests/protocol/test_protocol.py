@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import openprovider_ssl as op
-from openprovider_ssl import _protocol
-from openprovider_ssl._protocol import build_request, classify, parse_answer, structure
+from openprovider_ssl._protocol import messages as _protocol
+from openprovider_ssl._protocol.messages import build_request, classify, parse_answer, structure
 
 
 def envelope(

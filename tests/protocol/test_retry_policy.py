@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import openprovider_ssl as op
-from openprovider_ssl._protocol import retry_after
+from openprovider_ssl._protocol.messages import retry_after
 
 
 def policy(random: float = 0.0, **kwargs: float) -> op.RetryPolicy:

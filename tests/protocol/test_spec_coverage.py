@@ -23,7 +23,7 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 
 import openprovider_ssl as op
-from openprovider_ssl import _paging
+from openprovider_ssl._resources import paging as _paging
 
 SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "openprovider-api"
 BUNDLED = Path(op.__file__).resolve().parent / "testing" / "ssl.swagger.json"

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import openprovider_ssl as op
-from openprovider_ssl import _validation as check
+from openprovider_ssl._protocol import validation as check
 
 CSR = (
     "-----BEGIN CERTIFICATE REQUEST-----\n"

@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._redis_limits import RedisLimits
+from openprovider_ssl.limits._front import Limits
+from openprovider_ssl.limits._redis.backend import RedisLimits
 
 
 async def barrier(backend: RedisLimits, name: str, parties: int) -> None:

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._redis_limits import RedisLimits
+from openprovider_ssl.limits._front import Limits
+from openprovider_ssl.limits._redis.backend import RedisLimits
 
 ENV = "OPENPROVIDER_TEST_REDIS_URL"
 

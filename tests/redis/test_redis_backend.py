@@ -18,10 +18,7 @@ from typing import Any
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._pacing import AdaptiveRate
-from openprovider_ssl._protocol import Request, build_request
-from openprovider_ssl._redis_limits import RedisLimits
+from openprovider_ssl._protocol.messages import Request, build_request
 from openprovider_ssl.errors import (
     AccessDeniedError,
     IdenticalCallLimitError,
@@ -29,6 +26,9 @@ from openprovider_ssl.errors import (
     MaintenanceError,
     RateLimitError,
 )
+from openprovider_ssl.limits._front import Limits
+from openprovider_ssl.limits._pacing import AdaptiveRate
+from openprovider_ssl.limits._redis.backend import RedisLimits
 from openprovider_ssl.testing import FakeOpenprovider
 
 MakeLimits = Callable[..., Limits]
@@ -570,7 +570,7 @@ def running_redis(server: str, port: int) -> Iterator[None]:
 def test_the_sdk_imports_without_redis() -> None:
     code = (
         "import sys; sys.modules['redis'] = None\n"
-        "import openprovider_ssl, openprovider_ssl._redis_limits as r\n"
+        "import openprovider_ssl, openprovider_ssl.limits._redis.backend as r\n"
         "try:\n"
         "    r.RedisLimits('redis://localhost')\n"
         "except ImportError as e:\n"

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -22,7 +22,7 @@ from aioresponses import aioresponses
 from multidict import CIMultiDict
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 
 BASE = "https://api.test/v1beta"
 TOKEN = "tok-3c8f5e0b-SECRET"

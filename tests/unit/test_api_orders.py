@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import openprovider_ssl as op
-from openprovider_ssl._paging import Listing
+from openprovider_ssl._resources.paging import Listing
 
 ORDERS_URL = re.compile(r"^https://api\.test/v1beta/ssl/orders\?")
 

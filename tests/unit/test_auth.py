@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl.auth import LoginAuth, TokenAuth
+from openprovider_ssl._http.auth import LoginAuth, TokenAuth
 from openprovider_ssl.models import LoginData
 
 if TYPE_CHECKING:

@@ -12,17 +12,17 @@ from typing import Any, cast
 
 import pytest
 
-from openprovider_ssl import bulk
-from openprovider_ssl._limits import Limits
-from openprovider_ssl._orders import Orders
-from openprovider_ssl._protocol import build_request
+from openprovider_ssl._protocol.messages import build_request
+from openprovider_ssl._resources.orders import Orders
 from openprovider_ssl.bulk import BulkRun, Outcome
+from openprovider_ssl.bulk import _operations as bulk
 from openprovider_ssl.errors import (
     APIError,
     MaintenanceError,
     OutcomeUnknownError,
     ValidationError,
 )
+from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.models import Order, OrderStatus, Renewed, Updated
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

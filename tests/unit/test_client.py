@@ -18,7 +18,7 @@ import pytest
 from aioresponses import aioresponses
 
 import openprovider_ssl as op
-from openprovider_ssl.auth import TokenAuth
+from openprovider_ssl._http.auth import TokenAuth
 
 if TYPE_CHECKING:
     from conftest import Api

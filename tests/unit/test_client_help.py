@@ -8,10 +8,10 @@ import typing
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._approver_emails import ApproverEmails
-from openprovider_ssl._csr import Csr
-from openprovider_ssl._orders import Orders
-from openprovider_ssl._products import Products
+from openprovider_ssl._resources.approver_emails import ApproverEmails
+from openprovider_ssl._resources.csr import Csr
+from openprovider_ssl._resources.orders import Orders
+from openprovider_ssl._resources.products import Products
 
 RESOURCES = {
     "orders": Orders,

@@ -14,10 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openprovider_ssl import retry
-from openprovider_ssl._budgets import IdenticalCallBudget
-from openprovider_ssl._limits import Limits, RetryQuota, SendMark, send_mark
-from openprovider_ssl._maintenance import FIRST_PROBE_INTERVAL
-from openprovider_ssl._protocol import Request, build_request
+from openprovider_ssl._protocol.messages import Request, build_request
 from openprovider_ssl.errors import (
     AccessDeniedError,
     IdenticalCallLimitError,
@@ -28,6 +25,9 @@ from openprovider_ssl.errors import (
     ServerError,
     TransportError,
 )
+from openprovider_ssl.limits._budgets import IdenticalCallBudget
+from openprovider_ssl.limits._front import Limits, RetryQuota, SendMark, send_mark
+from openprovider_ssl.limits._maintenance import FIRST_PROBE_INTERVAL
 from openprovider_ssl.retry import RetryPolicy
 
 T = TypeVar("T")

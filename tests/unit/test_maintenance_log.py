@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl._maintenance import QUIET_AFTER, MaintenancePause
+from openprovider_ssl.limits._maintenance import QUIET_AFTER, MaintenancePause
 
 
 class Clock:

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
 import openprovider_ssl as op
-from openprovider_ssl._limits import Limits
+from openprovider_ssl.limits._front import Limits
 
 if TYPE_CHECKING:
     from conftest import Api, Sleeps, VirtualTime

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 import openprovider_ssl as op
-from openprovider_ssl.auth import LoginAuth, TokenAuth
+from openprovider_ssl._http.auth import LoginAuth, TokenAuth
 from openprovider_ssl.models import LoginData
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 
 import openprovider_ssl as op
-from openprovider_ssl._protocol import build_request
-from openprovider_ssl._transport import Transport
+from openprovider_ssl._http.transport import Transport
+from openprovider_ssl._protocol.messages import build_request
 
 if TYPE_CHECKING:
     import warnings

@@ -17,7 +17,7 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
 import openprovider_ssl as op
-from openprovider_ssl._protocol import build_request
+from openprovider_ssl._protocol.messages import build_request
 
 if TYPE_CHECKING:
     from conftest import Api, Sleeps

@@ -1,0 +1,199 @@
+"""Renewing without paying twice: claim in the journal, send once, settle with the answer.
+
+The rules, whatever the API does with an accepted renew (BEHAVIOUR.md, "Renew"):
+
+- a renew is sent again only after an answer that proves it was not applied (maintenance,
+  429/4007, 3006, a connection refused before sending); the retry policy does that;
+- after any other failure it is never sent again: reading the order back can confirm a
+  renewal (the expiration moved past the one seen before) but never deny one, so the result
+  is ``OutcomeUnknownError`` and the claim stays pending in the journal;
+- ``reconcile`` reads pending renewals back later, and confirms those whose expiration moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._protocol.messages import Request
+from ..errors import APIError, OpenproviderError, OutcomeUnknownError
+from ..limits._front import SendMark, send_mark
+from ..models import Order, Renewed
+from . import ClaimRecord, Event, RenewalJournal
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+__all__ = ["PendingRenewal", "ReconcileReport", "reconcile", "renew"]
+
+logger = logging.getLogger("openprovider_ssl")
+
+
+def _settlement(error: OpenproviderError) -> Event:
+    """How a failure that proves the renew was not applied settles its claim."""
+    if isinstance(error, APIError) and not error.transient:
+        return "refused"
+    return "not_applied"
+
+
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+async def renew(
+    client: Client, request: Request, order_id: int, known_expiration: datetime | None
+) -> Renewed:
+    """Send one renew under a journal claim; see the module docstring for the rules."""
+    journal = client.journal
+    claim = await journal.claim(order_id, known_expiration)
+    outer = send_mark.get()
+    mark = SendMark()
+    token = send_mark.set(mark)
+    try:
+        result = await client._execute(request, Renewed)
+    except OpenproviderError as error:
+        if not error.may_have_been_applied:
+            await journal.settle(claim, _settlement(error), error=_described(error))
+            raise
+        order = await _read_back(client, order_id, known_expiration, error)
+        expiration = order.expiration_date if order is not None else None
+        if (
+            known_expiration is not None
+            and expiration is not None
+            and expiration > known_expiration
+        ):
+            logger.info("renew of order %d confirmed by reading it back", order_id)
+            await journal.settle(claim, "renewed", error=_described(error))
+            return Renewed(id=order_id)
+        await journal.settle(claim, "unknown", error=_described(error))
+        raise OutcomeUnknownError("renew", order_id, error, order=order) from error
+    except BaseException as interrupt:
+        # Cancelled (or interrupted): before sending, nothing can have been charged.
+        if mark.sent:
+            await journal.settle(
+                claim, "unknown", error=f"interrupted after sending: {interrupt!r}"
+            )
+        else:
+            await journal.settle(claim, "abandoned", error="interrupted before sending")
+        raise
+    finally:
+        send_mark.reset(token)
+        if outer is not None and mark.sent:
+            outer.sent = True
+    await journal.settle(claim, "renewed")
+    return result
+
+
+def _moved(order: Order | None, before: datetime | None) -> bool:
+    """Whether the order's expiration is later than ``before``: proof of a renewal."""
+    after = order.expiration_date if order is not None else None
+    return after is not None and before is not None and after > before
+
+
+async def _read_back(
+    client: Client, order_id: int, known_expiration: datetime | None, cause: OpenproviderError
+) -> Order | None:
+    """The order as it is now, after giving an in-flight renew time to land; None without a
+    ``known_expiration`` to compare with (nothing could be confirmed) or when the read fails."""
+    if known_expiration is None:
+        return None
+    policy = client.retry_policy
+    logger.debug(
+        "renew of order %d may have been applied (%s); reading it back in %.2f s",
+        order_id,
+        cause,
+        policy.readback_delay,
+    )
+    await policy.sleep(policy.readback_delay)
+    try:
+        return await client.orders.get(order_id)
+    except OpenproviderError as error:
+        logger.info("renew of order %d: the read-back failed too (%s)", order_id, error)
+        return None
+
+
+# -- reconcile ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PendingRenewal:
+    """A renew the journal held as pending, as ``reconcile`` found it.
+
+    ``order`` is the order as read back (None if the read failed); ``note`` says what was
+    concluded and, for one still pending, what to do.
+    """
+
+    record: ClaimRecord
+    order: Order | None
+    age: timedelta
+    note: str
+
+    @property
+    def order_id(self) -> int:
+        return self.record.order_id
+
+
+@attrs.frozen
+class ReconcileReport:
+    """``confirmed``: pending renewals found applied (now renewed in the journal);
+    ``pending``: the rest, still pending, oldest first."""
+
+    confirmed: tuple[PendingRenewal, ...]
+    pending: tuple[PendingRenewal, ...]
+
+
+async def reconcile(client: Client, *, concurrency: int = 10) -> ReconcileReport:
+    """Read back every pending renewal of the client's journal; never sends a renew."""
+    journal = client.journal
+    records = await journal.pending()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def check(record: ClaimRecord) -> tuple[bool, PendingRenewal]:
+        async with gate:
+            return await _reconcile_one(client, journal, record)
+
+    found = await asyncio.gather(*(check(r) for r in records))
+    return ReconcileReport(
+        confirmed=tuple(p for ok, p in found if ok),
+        pending=tuple(p for ok, p in found if not ok),
+    )
+
+
+async def _reconcile_one(
+    client: Client, journal: RenewalJournal, record: ClaimRecord
+) -> tuple[bool, PendingRenewal]:
+    age = journal.clock() - record.claimed_at
+    before = record.expiration
+    try:
+        order = await client.orders.get(record.order_id)
+    except OpenproviderError as error:
+        return False, PendingRenewal(record, None, age, f"could not read it back: {error}")
+    if _moved(order, before):
+        reason = (
+            f"read back: the expiration moved from {before:%Y-%m-%d} to "
+            f"{order.expiration_date:%Y-%m-%d}"
+        )
+        try:
+            settled = await journal.confirm(
+                record.order_id, reason=reason, claim_id=record.claim_id
+            )
+        except OpenproviderError:
+            # Settled meanwhile (by the renew's own answer, or another reconcile).
+            settled = record
+        return True, PendingRenewal(settled, order, age, reason)
+    if before is None:
+        note = (
+            "the expiration before the renew is not known, so a read-back cannot confirm it: "
+            "check the order and the invoices, then confirm or release it"
+        )
+    else:
+        note = (
+            f"the expiration is still {before:%Y-%m-%d}: the renew may yet settle at the "
+            "certificate authority, or was not applied; if the invoices show no charge, "
+            "release it"
+        )
+    return False, PendingRenewal(record, order, age, note)
