@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by .ci/run (under set -euo pipefail), after redis.sh: a real PostgreSQL server on
-# loopback for the tests that need one (tests/_postgres.py), stopped when the run exits.
+# loopback for the tests that need one (tests/_support/postgres.py), stopped when the run exits.
 #
 # Installs the Debian package if no server binaries are found (Debian keeps initdb, pg_ctl and
 # postgres in /usr/lib/postgresql/VERSION/bin, off PATH; a failed install only warns, and the

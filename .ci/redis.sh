@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by .ci/run (under set -euo pipefail): a real redis-server on loopback for the
-# shared-limits tests (tests/redis), stopped when the run exits.
+# shared-limits tests (tests/limits/redis, the command line's --redis), stopped when the run exits.
 #
 # Installs the Debian package if redis-server is missing (a failed install only warns: the
 # tests then skip, saying why), starts it daemonized on a free port with no persistence, and

@@ -24,7 +24,7 @@
   sixfold, so the large run would count most of that megabyte and the small one almost none.
   With a window of ``TIMELESS`` seconds its one slice is made by the warm-up, before tracing.
 
-PostgreSQL comes from ``tests/_postgres.py``: ``OPENPROVIDER_TEST_POSTGRES_URL`` (CI's
+PostgreSQL comes from ``tests/_support/postgres.py``: ``OPENPROVIDER_TEST_POSTGRES_URL`` (CI's
 ``.ci/postgres.sh`` exports it) or, outside CI, a throwaway server of its own; without one the
 PostgreSQL row is skipped, saying why.
 """
@@ -116,11 +116,14 @@ def sqlite_side(directory: str) -> Side:
 
 
 def _postgres_support() -> ModuleType:
-    """``tests/_postgres.py``, loaded by its path (``tests`` is not a package)."""
+    """``tests/_support/postgres.py``, loaded by its path (the benchmark does not import
+    ``tests``)."""
     name = "_openprovider_bench_postgres"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(ROOT) / "tests" / "_postgres.py")
+    spec = importlib.util.spec_from_file_location(
+        name, Path(ROOT) / "tests" / "_support" / "postgres.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -131,7 +134,7 @@ def _postgres_support() -> ModuleType:
 def postgres() -> tuple[str | None, str]:
     """The URL of a PostgreSQL server for the benchmark, or None and why there is none."""
     try:
-        import pytest  # noqa: PLC0415  (tests/_postgres.py skips and fails through pytest)
+        import pytest  # noqa: PLC0415  (tests/_support/postgres.py skips, fails via pytest)
     except ImportError:
         return None, "pytest is not installed (pip install -e '.[dev]')"
     try:

@@ -1,18 +1,20 @@
-"""Shared test setup.
+"""Shared test setup: the plugins below, the ``--soak-long`` option, and aioresponses made to
+work with the aiohttp of the day.
 
 Tests that need a server (Redis for the shared limits, PostgreSQL for the PostgreSQL journal)
 skip, saying why, where none can be found or started. Every run's summary then says how many
 were skipped for want of which server and how to run them; under CI (the environment variable
-``CI`` set, as ``.ci/run`` is run) such a skip is an error instead, so CI never skips them.
+``CI`` set, as ``.ci/run`` is run) such a skip is an error instead, so CI never skips them
+(``tests/_support/server_skips.py``).
+
+Fixtures shared across folders live in named modules loaded here as plugins: the mocked API and
+clients wired to virtual time (``tests/_support/mocked_api.py``) and a real Redis
+(``tests/_support/redis_server.py``). Fixtures of one folder live in that folder's conftest.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,13 +22,20 @@ import aiohttp
 import aioresponses.core
 import pytest
 
+pytest_plugins = [
+    "tests._support.server_skips",
+    "tests._support.mocked_api",
+    "tests._support.redis_server",
+]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--soak-long",
         action="store_true",
         default=False,
-        help="run tests/soak at 50,000 orders with a 10 s maintenance window (about 5 minutes)",
+        help="run the soak test (tests/journal/test_soak.py) at 50,000 orders with a 10 s "
+        "maintenance window (about 5 minutes)",
     )
 
 
@@ -48,76 +57,3 @@ def _make_aioresponses_work_with_aiohttp_3_14() -> None:
 
 
 _make_aioresponses_work_with_aiohttp_3_14()
-
-
-# -- Tests that need a server ------------------------------------------------------------------
-
-# Which server a skip was for: from its reason, else from where it was raised (the fixtures in
-# tests/_postgres.py and tests/redis/conftest.py).
-_SERVERS: dict[str, tuple[re.Pattern[str], str]] = {
-    "Redis": (
-        re.compile(r"\bredis", re.IGNORECASE),
-        "install redis-server (apt-get install redis-server: the tests start their own on a "
-        "free loopback port), or set OPENPROVIDER_TEST_REDIS_URL=redis://host:port/db",
-    ),
-    "PostgreSQL": (
-        re.compile(r"postgres|psycopg", re.IGNORECASE),
-        "install the PostgreSQL server binaries (apt-get install postgresql: the tests start "
-        "a throwaway cluster of their own), or set "
-        "OPENPROVIDER_TEST_POSTGRES_URL=postgresql://user@host:port/db; psycopg comes with "
-        "pip install -e '.[dev]'",
-    ),
-}
-_SERVER_SKIPS = pytest.StashKey[dict[str, list[str]]]()
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _server_needed(report: pytest.TestReport) -> tuple[str, str] | None:
-    """(server, reason) when ``report`` is a skip for want of a server, else None."""
-    if not report.skipped or hasattr(report, "wasxfail") or not isinstance(report.longrepr, tuple):
-        return None
-    path, _, reason = report.longrepr
-    reason = str(reason).removeprefix("Skipped: ")
-    where = Path(str(path))
-    fixture_module = where.name == "_postgres.py" or (
-        where.name == "conftest.py" and where.parent.name == "redis"
-    )
-    for server, (pattern, _) in _SERVERS.items():
-        if pattern.search(reason) or (fixture_module and pattern.search(str(where))):
-            return server, reason
-    return None
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    needed = _server_needed(report)
-    if needed is None:
-        return
-    server, reason = needed
-    item.config.stash.setdefault(_SERVER_SKIPS, {}).setdefault(server, []).append(item.nodeid)
-    if _in_ci():
-        report.outcome = "failed"
-        report.longrepr = (
-            f"CI is set, and this test would be skipped for want of {server}: {reason}\n"
-            f"CI never skips it: {_SERVERS[server][1]} (.ci/run starts one)."
-        )
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    skips = config.stash.get(_SERVER_SKIPS, {})
-    if not skips:
-        return
-    ci = _in_ci()
-    terminalreporter.section("tests that need a server", sep="=", red=ci, yellow=not ci, bold=True)
-    for server, nodeids in skips.items():
-        what = "failed (CI is set: never skipped)" if ci else "skipped"
-        terminalreporter.line(f"{len(nodeids)} {what}: no {server} available.")
-        terminalreporter.line(f"  To run them: {_SERVERS[server][1]}.")
-    terminalreporter.line(
-        "  (bash .ci/run starts both servers; python -m pytest -rs lists each skip and its reason.)"
-    )

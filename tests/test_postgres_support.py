@@ -1,10 +1,11 @@
-"""The PostgreSQL the tests get (tests/_postgres.py): real, durable, and a fresh database per
-test when asked."""
+"""The PostgreSQL the tests get (tests/_support/postgres.py): real, durable, and a fresh
+database per test when asked."""
 
 from __future__ import annotations
 
 import pytest
-from _postgres import fresh_database, postgres_url, psycopg
+
+from tests._support.postgres import fresh_database, postgres_url, psycopg
 
 
 @pytest.fixture(scope="session")

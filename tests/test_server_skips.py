@@ -2,7 +2,7 @@
 run's summary counts them and says how to run them; under CI they fail the run instead.
 
 Each test runs pytest in a subprocess on a tiny generated project whose conftest is this
-suite's own.
+suite's own report (``tests/_support/server_skips.py``, a plugin of the root conftest).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-CONFTEST = Path(__file__).with_name("conftest.py")
+CONFTEST = Path(__file__).parent / "_support" / "server_skips.py"
 TESTS = """
 import pytest
 

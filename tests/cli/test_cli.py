@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _support import ThreadedFake, wait_for_renews
 from click.testing import CliRunner, Result
 
 from openprovider_ssl.cli import cli
+from tests._support.cli_process import wait_for_renews
+from tests._support.threaded_fake import ThreadedFake
 
 ENV_NAMES = ("OPENPROVIDER_TOKEN", "OPENPROVIDER_USERNAME", "OPENPROVIDER_PASSWORD")
 

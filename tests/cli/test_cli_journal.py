@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _support import ThreadedFake
 from click.testing import CliRunner, Result
 
 from openprovider_ssl.cli import cli
+from tests._support.threaded_fake import ThreadedFake
 
 
 @pytest.fixture(autouse=True)

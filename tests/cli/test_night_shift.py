@@ -19,10 +19,11 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _support import ThreadedFake, wait_for_renews
+
+from tests._support.cli_process import wait_for_renews
+from tests._support.threaded_fake import ThreadedFake
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 PYTHON_M = [sys.executable, "-m", "openprovider_ssl"]
@@ -523,19 +524,7 @@ def test_exit_codes_are_documented_in_the_help(env: dict[str, str]) -> None:
 # --- --redis: limits shared through Redis -----------------------------------------------------
 
 
-def _redis_conftest() -> Any:
-    """tests/redis/conftest.py, for its ``redis_url`` fixture (finds or starts a server)."""
-    import importlib.util  # noqa: PLC0415
-
-    path = Path(__file__).parents[1] / "redis" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_cli_redis_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-redis_url = _redis_conftest().redis_url
+# (``redis_url``: the fixture of tests/_support/redis_server.py, finds or starts a server.)
 
 
 def test_redis_unreachable_refuses_every_call(env: dict[str, str]) -> None:

@@ -18,8 +18,7 @@ from openprovider_ssl.errors import RenewalPendingError
 from openprovider_ssl.journal import SqliteJournal
 from openprovider_ssl.journal._base import GroupCommit
 from openprovider_ssl.journal._records import ClaimOp, Op, Result
-
-from ._journals import T0, Clock
+from tests.journal._journals import T0, Clock
 
 EXPIRES = T0.replace(year=T0.year + 1)
 

@@ -38,8 +38,7 @@ from openprovider_ssl.journal._records import (
     SettleOp,
     plan,
 )
-
-from ._journals import KINDS, T0, Clock, make_journal
+from tests.journal._journals import KINDS, T0, Clock, make_journal
 
 HOLD = timedelta(days=10)
 EXPIRES = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)

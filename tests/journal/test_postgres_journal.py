@@ -1,4 +1,4 @@
-"""PostgresJournal on a real PostgreSQL server (tests/_postgres.py): the journal's behaviour
+"""PostgresJournal on a real PostgreSQL server (tests/_support/postgres.py): the journal's behaviour
 (the shared tests of ``test_memory_and_sqlite.py``, and the same results as a MemoryJournal for
 the same operations), separate OS processes racing for the same orders, a claim surviving a
 SIGKILL, the schema, exact times, and no password shown anywhere."""
@@ -21,14 +21,14 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _postgres import fresh_database, postgres_url, psycopg
 
 import openprovider_ssl
 from openprovider_ssl.errors import RenewalPendingError, ValidationError
 from openprovider_ssl.journal import Claim, ClaimRecord, MemoryJournal, RenewalJournal, _postgres
+from tests._support.postgres import fresh_database, postgres_url, psycopg
+from tests.journal._journals import T0, Clock, kill, read_line, spawn
 
 from . import test_memory_and_sqlite as shared
-from ._journals import T0, Clock, kill, read_line, spawn
 
 PostgresJournal: Any = None if psycopg is None else openprovider_ssl.journal.PostgresJournal
 HOLD = shared.HOLD

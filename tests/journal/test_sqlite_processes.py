@@ -15,8 +15,7 @@ import pytest
 
 from openprovider_ssl.errors import RenewalPendingError
 from openprovider_ssl.journal import SqliteJournal
-
-from ._journals import kill, read_line, spawn
+from tests.journal._journals import kill, read_line, spawn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select are POSIX")
 

@@ -2,7 +2,7 @@
 (also a ``ValueError``) naming the argument; each good value comes back in the API's form.
 
 That nothing is sent for a bad argument is tested through the client in
-``tests/unit/test_update_renew.py``.
+``tests/resources/test_update_renew.py``.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from openprovider_ssl.testing import FakeOpenprovider
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 
 async def test_missing_bad_and_static_tokens(api: Api, fake: FakeOpenprovider) -> None:

@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 
 async def test_control_endpoints(api: Api, fake: FakeOpenprovider) -> None:

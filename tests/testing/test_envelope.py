@@ -6,8 +6,7 @@ from typing import Any
 
 from openprovider_ssl.testing import FakeOpenprovider, response_problems
 from openprovider_ssl.testing._spec import compile_operations
-
-from .conftest import Api, Reply
+from tests._support.fake_api import Api, Reply
 
 
 def assert_matches(operation_id: str, reply: Reply) -> None:

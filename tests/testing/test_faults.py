@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider, Faults
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 
 def is_envelope(text: str) -> bool:

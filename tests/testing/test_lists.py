@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from openprovider_ssl.testing import FakeOpenprovider
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 
 async def list_all(api: Api, **params: str) -> tuple[int, list[dict[str, object]]]:

@@ -14,8 +14,7 @@ import pytest
 from openprovider_ssl.testing import FakeOpenprovider
 from openprovider_ssl.testing import _reads as reads
 from openprovider_ssl.testing._spec import compile_operations
-
-from .conftest import Api, Reply
+from tests._support.fake_api import Api, Reply
 
 ID_OPERATIONS = sorted(
     (op.operation_id, op.method, op.template.removeprefix("/v1beta"))

@@ -11,8 +11,7 @@ import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider
 from openprovider_ssl.testing._state import add_years
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 HOUR = 3600.0
 

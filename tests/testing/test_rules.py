@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 PAI_ONLY = {
     "organization_handle": "ZZ123456-NL",

@@ -8,8 +8,7 @@ import aiohttp
 import pytest
 
 from openprovider_ssl.testing import FakeOpenprovider
-
-from .conftest import Api
+from tests._support.fake_api import Api
 
 
 @pytest.mark.parametrize(

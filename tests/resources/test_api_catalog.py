@@ -1,6 +1,6 @@
 """``client.products``, ``client.approver_emails`` and ``client.csr`` against aioresponses.
 
-Self-contained: the ``client`` fixture here overrides the one of ``tests/unit/conftest.py``.
+Self-contained: the ``client`` fixture here overrides the one of ``tests/_support/mocked_api.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from _api_calls import (
+from aioresponses import CallbackResult, aioresponses
+
+import openprovider_ssl as op
+from tests._support.api_calls import (
     BASE,
     CSR,
     TOKEN,
@@ -21,9 +24,6 @@ from _api_calls import (
     only_call,
     params,
 )
-from aioresponses import CallbackResult, aioresponses
-
-import openprovider_ssl as op
 
 PRODUCTS_URL = re.compile(r"^https://api\.test/v1beta/ssl/products\?")
 

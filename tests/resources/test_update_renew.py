@@ -20,7 +20,7 @@ import openprovider_ssl as op
 from openprovider_ssl._protocol.messages import build_request
 
 if TYPE_CHECKING:
-    from conftest import Api, Sleeps
+    from tests._support.mocked_api import Api, Sleeps
 
 ORDER = 31027
 UPDATE = f"/ssl/orders/{ORDER}"

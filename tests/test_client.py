@@ -21,7 +21,7 @@ import openprovider_ssl as op
 from openprovider_ssl._http.auth import TokenAuth
 
 if TYPE_CHECKING:
-    from conftest import Api
+    from tests._support.mocked_api import Api
 
 ORDER = 31027
 GET = f"/ssl/orders/{ORDER}"

@@ -13,7 +13,7 @@ from aiohttp.client_reqrep import ConnectionKey
 import openprovider_ssl as op
 
 if TYPE_CHECKING:
-    from conftest import Api
+    from tests._support.mocked_api import Api
 
 KEY = ConnectionKey("api.test", 443, True, True, None, None, None)
 GET = "/ssl/orders/31027"

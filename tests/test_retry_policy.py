@@ -2,7 +2,7 @@
 and when not to wait at all. No event loop: ``wait_for`` is a plain function of the error.
 
 The policy applied to real calls (attempt counts, maintenance timeout, logging) is tested
-through the client in ``tests/unit/test_retry.py``.
+through the client in ``tests/test_retry.py``.
 """
 
 from __future__ import annotations

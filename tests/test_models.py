@@ -22,7 +22,7 @@ from openprovider_ssl.models import (
     UpdateOrderRequest,
 )
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "openprovider-api"
+SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "openprovider-api"
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 

@@ -4,7 +4,8 @@
 ``redis-server`` found on PATH is started on a free loopback port for the session; without
 either, the tests that need Redis are skipped, saying how to get one.
 
-(No ``__init__.py`` here on purpose: a package named ``redis`` would hide the real one.)
+A plugin of ``tests/conftest.py``: the limits tests (``tests/limits/redis``) and the command
+line's ``--redis`` tests use it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import openprovider_ssl as op
 from openprovider_ssl.limits._front import Limits
 
 if TYPE_CHECKING:
-    from conftest import Api, Sleeps, VirtualTime
+    from tests._support.mocked_api import Api, Sleeps, VirtualTime
 
 ORDER = 31027
 GET = f"/ssl/orders/{ORDER}"

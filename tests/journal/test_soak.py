@@ -40,7 +40,9 @@ from openprovider_ssl.limits._front import Limits
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from conftest import SecretWatch, Soak, ThreadedFake
+    from tests._support.secret_watch import SecretWatch
+    from tests._support.threaded_fake import ThreadedFake
+    from tests.journal._soak import Soak
 
 #: Requests the fake receives per renewal or update asked for, all included: listing, logins,
 #: retries, read-backs. With these fault rates about 1.3 are expected (a write fails before

@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from _support import ThreadedFake
 
 import openprovider_ssl as op
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
+from tests._support.threaded_fake import ThreadedFake
 
 SEED = 20_261_122
 

@@ -16,7 +16,7 @@ from openprovider_ssl._http.auth import LoginAuth, TokenAuth
 from openprovider_ssl.models import LoginData
 
 if TYPE_CHECKING:
-    from conftest import Api
+    from tests._support.mocked_api import Api
 
 ORDER = 31027
 GET = f"/ssl/orders/{ORDER}"

@@ -1,7 +1,7 @@
 """``client.orders`` against aioresponses: method, path, query, headers and body of every call,
 what is retried and what is not, and the paging of ``orders.list``.
 
-Self-contained: the ``client`` fixture here overrides the one of ``tests/unit/conftest.py``.
+Self-contained: the ``client`` fixture here overrides the one of ``tests/_support/mocked_api.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _api_calls import (
+from aioresponses import CallbackResult, aioresponses
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import openprovider_ssl as op
+from openprovider_ssl._resources.paging import Listing
+from tests._support.api_calls import (
     BASE,
     CSR,
     TOKEN,
@@ -24,12 +30,6 @@ from _api_calls import (
     only_call,
     params,
 )
-from aioresponses import CallbackResult, aioresponses
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import openprovider_ssl as op
-from openprovider_ssl._resources.paging import Listing
 
 ORDERS_URL = re.compile(r"^https://api\.test/v1beta/ssl/orders\?")
 

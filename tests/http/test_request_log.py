@@ -14,7 +14,7 @@ import pytest
 import openprovider_ssl as op
 
 if TYPE_CHECKING:
-    from conftest import Api
+    from tests._support.mocked_api import Api
 
 LINE = re.compile(r"^(\w+) (GET|POST|PUT) (\S+) -> (.+) in (\d+\.\d) ms$")
 

@@ -211,7 +211,7 @@ def _start() -> str:
     # Loopback only: the socket in the cluster's own directory and 127.0.0.1, nothing else.
     run("tee", data / "pg_hba.conf", stdin="local all all trust\nhost all all 127.0.0.1/32 trust\n")
     settings = (
-        "\n# tests/_postgres.py: a throwaway server for the tests, durable as a real one.\n"
+        "\n# tests/_support/postgres.py: a throwaway server for the tests, durable as a real one.\n"
         "listen_addresses = '127.0.0.1'\n"
         f"port = {port}\n"
         f"unix_socket_directories = '{workdir}'\n"

@@ -2,8 +2,8 @@
 
 The default run is CI-sized (5,000 orders, well under two minutes on two cores). Longer runs:
 
-    SOAK_ORDERS=50000 python -m pytest tests/soak -s      # any size
-    python -m pytest tests/soak -s --soak-long            # 50,000 orders, a longer window
+    SOAK_ORDERS=50000 python -m pytest tests/journal/test_soak.py -s    # any size
+    python -m pytest tests/journal/test_soak.py -s --soak-long          # 50,000 orders, longer
 
 ``--soak-long`` exists only when the option is registered by a root-level conftest (pytest
 reads ``pytest_addoption`` from initial conftests only); ``SOAK_LONG=1`` does the same.
@@ -15,19 +15,13 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
 import pytest
-from _support import SecretWatch, ThreadedFake, watching
+
+from tests._support.secret_watch import SecretWatch, watching
+from tests._support.threaded_fake import ThreadedFake
+from tests.journal._soak import Soak
 
 LONG_ORDERS = 50_000
-
-
-@attrs.frozen
-class Soak:
-    orders: int
-    concurrency: int
-    maintenance_window: float
-    long: bool
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@
   the caller trusts its certificate, so the refusal is about verification); plain http:// is
   refused unless the host is loopback or the caller opts in.
 
-The soak (tests/soak) runs the same search over everything it logged and raised.
+The soak (tests/journal/test_soak.py) runs the same search over everything it logged and raised.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _support import SecretWatch, watching
 from aiohttp import web
 
 import openprovider_ssl as op
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
+from tests._support.secret_watch import SecretWatch, watching
 
 PASSWORD = "pw-7f3e9c1d-SECRET"
 USERNAME = "reseller-jane"

@@ -25,7 +25,7 @@ from openprovider_ssl._protocol.messages import build_request
 if TYPE_CHECKING:
     import warnings
 
-    from conftest import Api, Sleeps
+    from tests._support.mocked_api import Api, Sleeps
 
 ORDER = 31027
 

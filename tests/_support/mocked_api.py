@@ -1,8 +1,10 @@
-"""Fixtures for the core's unit tests: aioresponses with an ordered log of every request, a
-sleep that records waits instead of waiting, and clients wired to both.
+"""Fixtures for the unit tests of the client: aioresponses with an ordered log of every
+request, a sleep that records waits instead of waiting, and clients wired to both.
 
-Helpers are reached through the ``api`` fixture (``api.ok``, ``api.error``, ``api.order``...)
-rather than imported, so this file never clashes with ``tests/conftest.py``.
+A plugin of ``tests/conftest.py``, so its fixtures reach every folder; a fixture of the same name
+in a folder's conftest or in a test module wins (``tests/testing`` has an ``api`` of its own).
+Helpers are reached through the ``api`` fixture (``api.ok``, ``api.error``, ``api.order``...);
+the classes are imported for annotations only.
 """
 
 from __future__ import annotations
