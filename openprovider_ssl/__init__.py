@@ -9,6 +9,10 @@ async with op.Client.from_env() as client:
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
+import typing
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._resources.paging import Listing
@@ -22,6 +26,7 @@ from .errors import (
     LimiterUnavailableError,
     LoginLimitError,
     MaintenanceError,
+    NotSentError,
     OpenproviderError,
     OutcomeUnknownError,
     RateLimitError,
@@ -54,6 +59,7 @@ from .models import (
     ApproverEmailList,
     ApproverEmailResent,
     ApproverEmailUpdated,
+    Autorenew,
     Cancelled,
     CreateCsrRequest,
     Created,
@@ -71,6 +77,7 @@ from .models import (
     OrderPage,
     OrderResult,
     OrderStatus,
+    OrderStatusCode,
     OtpToken,
     Product,
     ProductLevelPrices,
@@ -83,6 +90,8 @@ from .models import (
     ReissueOrderRequest,
     Renewed,
     RenewOrderRequest,
+    SignatureHashAlgorithm,
+    SoftwareId,
     SupportedSoftware,
     Updated,
     UpdateOrderRequest,
@@ -109,6 +118,7 @@ __all__ = [
     "ApproverEmailResent",
     "ApproverEmailUpdated",
     "AuthenticationError",
+    "Autorenew",
     "BulkRun",
     "Cancelled",
     "ClaimRecord",
@@ -132,6 +142,7 @@ __all__ = [
     "LoginLimitError",
     "MaintenanceError",
     "MemoryJournal",
+    "NotSentError",
     "OpenproviderError",
     "Order",
     "OrderAdditionalData",
@@ -139,6 +150,7 @@ __all__ = [
     "OrderPage",
     "OrderResult",
     "OrderStatus",
+    "OrderStatusCode",
     "OtpToken",
     "Outcome",
     "OutcomeUnknownError",
@@ -167,6 +179,8 @@ __all__ = [
     "RetryPolicy",
     "RetryQuota",
     "ServerError",
+    "SignatureHashAlgorithm",
+    "SoftwareId",
     "SqliteJournal",
     "SupportedSoftware",
     "TLSError",
@@ -176,6 +190,43 @@ __all__ = [
     "ValidationError",
     "testing",
 ]
+
+
+def _publish(module: str, names: Iterable[str]) -> None:
+    """Give the classes and functions ``module`` exports the ``__module__`` users import them
+    from, where they are defined in a private module (``openprovider_ssl.limits._front``):
+    tracebacks, reprs, pickles and the API reference then name ``openprovider_ssl.limits``.
+    Names not loaded yet (lazy ones) are left alone: their modules publish them."""
+    namespace = vars(sys.modules[module])
+    for name in names:
+        value = namespace.get(name)
+        if not (inspect.isclass(value) or inspect.isfunction(value)):
+            continue
+        if any(part.startswith("_") for part in value.__module__.split(".")):
+            if inspect.isclass(value):
+                _resolve_annotations(value)
+            value.__module__ = module
+
+
+def _resolve_annotations(cls: type) -> None:
+    """Turn the class's own string annotations into the types they name, in the module that
+    defines them: ``typing.get_type_hints`` (and cattrs with it) looks names up in the module
+    ``__module__`` names, which would no longer be that one."""
+    own = inspect.get_annotations(cls)
+    if not own:
+        return
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except NameError:  # a name imported for type checkers only: left as it was
+        return
+    cls.__annotations__ = {name: hints.get(name, kind) for name, kind in own.items()}
+
+
+# The subpackages first: a name they export is published as theirs (openprovider_ssl.limits
+# .Limits), and the rest of ``__all__`` as openprovider_ssl's (openprovider_ssl.Listing).
+for _package in ("models", "journal", "limits", "bulk"):
+    _publish(f"{__name__}.{_package}", sys.modules[f"{__name__}.{_package}"].__all__)
+_publish(__name__, __all__)
 
 
 def __getattr__(name: str) -> Any:

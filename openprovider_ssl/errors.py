@@ -4,13 +4,27 @@ Every error knows two things the retry policy needs: whether trying again may su
 (``transient``) and whether the request may already have been applied by the server
 (``may_have_been_applied``). A renew is charged, so the second fact decides whether it may be
 resent; messages say what happened and what to do, and never contain a token or a password.
+
+Below ``OpenproviderError``, three groups tell where a call stopped:
+
+- ``NotSentError``: refused before anything was sent (``ValidationError``, the identical-call
+  and retry budgets, an unavailable shared limiter, a pending renewal, a bulk run's spending
+  cap); nothing reached Openprovider, so nothing was applied or charged;
+- an answer came but was a failure: ``APIError`` (and its subclasses, by code) or
+  ``ResponseError`` (not the documented envelope);
+- no answer came: ``TransportError`` (``sent`` says whether the request left).
+
+``OutcomeUnknownError`` sits apart: a charged operation failed in a way that leaves unknown
+whether it was applied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 __all__ = [
     "APIError",
@@ -20,6 +34,7 @@ __all__ = [
     "LimiterUnavailableError",
     "LoginLimitError",
     "MaintenanceError",
+    "NotSentError",
     "OpenproviderError",
     "OutcomeUnknownError",
     "RateLimitError",
@@ -44,8 +59,35 @@ class OpenproviderError(Exception):
         """Whether an identical request may be sent again for this failure."""
         return self.transient and (idempotent or not self.may_have_been_applied)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The constructors take other arguments than ``args`` (the message): an error is
+        # pickled (multiprocessing, concurrent.futures) as its message and its attributes.
+        return _restore, (type(self), self.args, self.__dict__)
 
-class ValidationError(OpenproviderError, ValueError):
+
+def _restore(cls: type[E], args: tuple[Any, ...], state: dict[str, Any]) -> E:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class NotSentError(OpenproviderError):
+    """Refused before anything was sent: nothing reached Openprovider, so nothing was applied
+    or charged (``may_have_been_applied`` is False).
+
+    The group of ``ValidationError`` (an argument is invalid), ``IdenticalCallLimitError`` and
+    ``RetryBudgetExhaustedError`` (a budget is spent), ``LimiterUnavailableError`` (the shared
+    limits cannot be reached), ``RenewalPendingError`` (the journal holds an earlier renew)
+    and ``RenewalCapReachedError`` (a bulk run's spending cap). Catch it to tell "refused here"
+    from "the API answered with an error" (``APIError``, ``ResponseError``) and "no answer
+    came" (``TransportError``).
+    """
+
+    may_have_been_applied = False
+
+
+class ValidationError(NotSentError, ValueError):
     """An argument is invalid; nothing was sent."""
 
     def __init__(self, argument: str, problem: str) -> None:
@@ -158,7 +200,7 @@ class ServerError(APIError):
         self.may_have_been_applied = self.code != 3006 and status != 503
 
 
-class IdenticalCallLimitError(OpenproviderError):
+class IdenticalCallLimitError(NotSentError):
     """The client refused a call that would exceed Openprovider's identical-call budget."""
 
     def __init__(self, operation: str, limit: int, window: float, retry_after: float) -> None:
@@ -173,8 +215,10 @@ class IdenticalCallLimitError(OpenproviderError):
         )
 
 
-class RetryBudgetExhaustedError(OpenproviderError):
-    """The client-wide retry budget is spent: the API is failing too often to keep retrying."""
+class RetryBudgetExhaustedError(NotSentError):
+    """The client-wide retry budget is spent: the API is failing too often to keep retrying.
+
+    The retry was not sent; ``cause`` is the failure of the attempt before it."""
 
     def __init__(self, cause: OpenproviderError) -> None:
         self.cause = cause
@@ -279,7 +323,7 @@ class OutcomeUnknownError(OpenproviderError):
         )
 
 
-class RenewalPendingError(OpenproviderError):
+class RenewalPendingError(NotSentError):
     """A renew was refused before sending: the journal holds an earlier renew of the order.
 
     ``state`` is ``"pending"`` (an earlier renew was sent and its outcome is unknown: it may have
@@ -314,7 +358,7 @@ class RenewalPendingError(OpenproviderError):
         super().__init__(f"renew of order {order_id} not sent: {what}; {advice}")
 
 
-class RenewalCapReachedError(OpenproviderError):
+class RenewalCapReachedError(NotSentError):
     """A renew was refused before sending: the bulk run's spending cap (``max_renewals``) was
     reached. Nothing was sent for this order, so nothing was charged for it.
 
@@ -338,7 +382,7 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-class LimiterUnavailableError(OpenproviderError):
+class LimiterUnavailableError(NotSentError):
     """The shared limits (in Redis) cannot be reached; the request was not sent.
 
     Raised when ``RedisLimits(on_unavailable="fail")``, the default, cannot reach its Redis:

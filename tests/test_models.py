@@ -238,11 +238,14 @@ def _definitions(name: str) -> dict[str, Any]:
 
 
 def _unwrap(tp: Any) -> Any:
-    """``X | None`` → X; ``tuple[X, ...]`` stays a tuple type."""
+    """``X | None`` → X; ``Literal["a", "b"]`` → str; ``tuple[X, ...]`` stays a tuple type."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         assert len(args) == 1, tp
-        return args[0]
+        tp = args[0]
+    if typing.get_origin(tp) is typing.Literal:
+        # A closed vocabulary (Autorenew, SoftwareId) of one scalar type is that type.
+        (tp,) = {type(value) for value in typing.get_args(tp)}
     return tp
 
 

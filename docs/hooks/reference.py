@@ -12,26 +12,28 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import typing
 from collections.abc import Iterator
 from typing import Any
 
 MARKER = re.compile(r"^<!-- public-names: (?P<group>[a-z-]+) -->$", re.MULTILINE)
 
-# The module (prefix) a name is defined in -> its group.
+# The public module (prefix) a name says it comes from (its ``__module__``) -> its group.
 _GROUPS_BY_MODULE = (
     ("openprovider_ssl.errors", "errors"),
     ("openprovider_ssl.models", "models"),
     ("openprovider_ssl.journal", "journal"),
-    ("openprovider_ssl.journal._renewal", "journal"),
-    ("openprovider_ssl.bulk._runner", "bulk"),
     ("openprovider_ssl.bulk", "bulk"),
-    ("openprovider_ssl._resources.paging", "resources"),
     ("openprovider_ssl.client", "client"),
     ("openprovider_ssl.retry", "client"),
-    ("openprovider_ssl.limits._front", "client"),
-    ("openprovider_ssl.limits._budgets", "client"),
-    ("openprovider_ssl.limits._redis.backend", "client"),
+    ("openprovider_ssl.limits", "client"),
 )
+# Names that openprovider_ssl itself publishes (defined in a private module) -> their group.
+_GROUPS_BY_NAME = {
+    "Listing": "resources",
+    "PendingRenewal": "journal",
+    "ReconcileReport": "journal",
+}
 
 # What ``client.orders`` and the others are: not public names, but what users call.
 RESOURCES = (
@@ -45,9 +47,13 @@ RESOURCES = (
 def group_of(name: str, value: Any) -> str:
     if inspect.ismodule(value):
         return "modules"
+    if typing.get_origin(value) is typing.Literal:
+        return "models"  # a closed vocabulary of the models (Autorenew, SoftwareId, ...)
     module = getattr(value, "__module__", "") if inspect.isclass(value) or callable(value) else ""
     if not module:
         return "constants"
+    if module == "openprovider_ssl":
+        return _GROUPS_BY_NAME.get(name, "other")
     for prefix, group in _GROUPS_BY_MODULE:
         if module == prefix or module.startswith(prefix + "."):
             return group

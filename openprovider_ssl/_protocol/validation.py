@@ -14,6 +14,7 @@ from ..errors import ValidationError
 from ..models import DomainValidationMethod
 
 T = TypeVar("T")
+S = TypeVar("S", bound=str)
 
 _INT32_MAX = 2**31 - 1
 # ASCII: with IGNORECASE alone, [a-z] also matches letters such as "\u212a" (Kelvin sign).
@@ -46,12 +47,16 @@ def order_id(value: object) -> int:
     return positive_int("order_id", value)
 
 
-def choice(name: str, value: object, allowed: Iterable[str]) -> str:
-    allowed = tuple(allowed)
-    if not isinstance(value, str) or _plain_str(value) not in allowed:
-        options = ", ".join(repr(a) for a in allowed)
-        raise ValidationError(name, f"must be one of {options}, got {_show(value)}")
-    return _plain_str(value)
+def choice(name: str, value: object, allowed: Iterable[S]) -> S:
+    """One of ``allowed`` (a closed vocabulary such as ``Literal["on", "off"]``'s values)."""
+    options = tuple(allowed)
+    if isinstance(value, str):
+        plain = _plain_str(value)
+        for option in options:
+            if option == plain:
+                return option
+    shown = ", ".join(repr(a) for a in options)
+    raise ValidationError(name, f"must be one of {shown}, got {_show(value)}")
 
 
 def boolean(name: str, value: object) -> bool:

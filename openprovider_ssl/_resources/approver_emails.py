@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._protocol import validation as check
 from .._protocol.messages import build_request
 from ..models import ApproverEmailList
-
-if TYPE_CHECKING:
-    from ..client import Client
+from .caller import Caller
 
 
 class ApproverEmails:
     """Approver email addresses. Reached as ``client.approver_emails``."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Caller) -> None:
         self._client = client
 
     async def list(self, domain: str, *, product_id: int | None = None) -> tuple[str, ...]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._protocol import converter as _converter
 from .._protocol import validation as check
 from .._protocol.messages import build_request
 from ..errors import ValidationError
-from ..models import CreateCsrRequest, CreatedCsr, DecodedCsr
+from ..models import CreateCsrRequest, CreatedCsr, DecodedCsr, SignatureHashAlgorithm
+from .caller import Caller
 from .orders import SIGNATURE_HASH_ALGORITHMS
-
-if TYPE_CHECKING:
-    from ..client import Client
 
 #: RSA key sizes: CAs refuse fewer than 2048 bits and the API supports up to 4096.
 KEY_SIZES = (2048, 3072, 4096)
@@ -46,7 +44,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
 class Csr:
     """Certificate signing requests. Reached as ``client.csr``."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Caller) -> None:
         self._client = client
 
     async def create(
@@ -58,7 +56,7 @@ class Csr:
         email: str | None = None,
         locality: str | None = None,
         organization: str | None = None,
-        signature_hash_algorithm: str | None = None,
+        signature_hash_algorithm: SignatureHashAlgorithm | None = None,
         state: str | None = None,
         subject_alternative_name: Iterable[str] | None = None,
         unit: str | None = None,

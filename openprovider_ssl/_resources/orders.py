@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from .._protocol import converter as _converter
 from .._protocol import validation as check
-from .._protocol.messages import Request, build_request
+from .._protocol.messages import build_request
 from ..bulk import _operations as bulk
 from ..errors import ValidationError
 from ..journal import _renewal
@@ -17,35 +17,43 @@ from ..journal._renewal import ReconcileReport
 from ..models import (
     ApproverEmailResent,
     ApproverEmailUpdated,
+    Autorenew,
     Cancelled,
     Created,
     CreateOrderRequest,
     DomainValidationMethod,
     Order,
     OrderPage,
+    OrderStatus,
+    OrderStatusCode,
     OtpToken,
     Reissued,
     ReissueOrderRequest,
     Renewed,
+    RenewOrderRequest,
+    SignatureHashAlgorithm,
+    SoftwareId,
     Updated,
     UpdateOrderRequest,
 )
 from . import paging as _paging
+from .caller import Caller
 from .paging import Listing, OrderBy, Params
 
 if TYPE_CHECKING:
     from ..bulk._operations import BulkRun, ProgressHook, RenewSource, UpdateSource
-    from ..client import Client
 
 logger = logging.getLogger("openprovider_ssl")
 
-AUTORENEW = ("on", "off")
-SOFTWARE = ("linux", "windows")
-SIGNATURE_HASH_ALGORITHMS = ("sha1", "sha2")
+AUTORENEW: tuple[Autorenew, ...] = get_args(Autorenew)
+SOFTWARE: tuple[SoftwareId, ...] = get_args(SoftwareId)
+SIGNATURE_HASH_ALGORITHMS: tuple[SignatureHashAlgorithm, ...] = get_args(SignatureHashAlgorithm)
 #: Certificate periods are in years; a month count (12, 24) is refused rather than sent.
 MAX_PERIOD = 10
 
 ValidationMethods = Iterable[DomainValidationMethod | Mapping[str, str]]
+#: One order status, or several: ``"ACT"``, ``OrderStatus.ACT``, ``["ACT", "REQ"]``.
+StatusFilter = OrderStatus | OrderStatusCode | Iterable[OrderStatus | OrderStatusCode]
 
 # The checks of the order fields that create, reissue and update share, by field name.
 _FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -75,7 +83,7 @@ def _checked(**fields: Any) -> dict[str, Any]:
 class Orders:
     """SSL orders. Reached as ``client.orders``."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Caller) -> None:
         self._client = client
 
     @property
@@ -92,7 +100,7 @@ class Orders:
     def list(
         self,
         *,
-        status: str | Iterable[str] | None = None,
+        status: StatusFilter | None = None,
         common_name_pattern: str | None = None,
         contact_handle: str | None = None,
         show_expiring: bool | None = None,
@@ -125,7 +133,7 @@ class Orders:
         *,
         limit: int = 100,
         offset: int = 0,
-        status: str | Iterable[str] | None = None,
+        status: StatusFilter | None = None,
         common_name_pattern: str | None = None,
         contact_handle: str | None = None,
         show_expiring: bool | None = None,
@@ -144,15 +152,15 @@ class Orders:
         *,
         period: int,
         csr: str,
-        software_id: str,
+        software_id: SoftwareId,
         approver_email: str | None = None,
-        autorenew: str | None = None,
+        autorenew: Autorenew | None = None,
         domain_amount: int | None = None,
         domain_validation_methods: ValidationMethods | None = None,
         enable_dns_automation: bool | None = None,
         host_names: Iterable[str] | None = None,
         organization_handle: str | None = None,
-        signature_hash_algorithm: str | None = None,
+        signature_hash_algorithm: SignatureHashAlgorithm | None = None,
         start_provision: bool | None = None,
         technical_handle: str | None = None,
         wildcard_domain_amount: int | None = None,
@@ -197,8 +205,8 @@ class Orders:
         enable_dns_automation: bool | None = None,
         host_names: Iterable[str] | None = None,
         organization_handle: str | None = None,
-        signature_hash_algorithm: str | None = None,
-        software_id: str | None = None,
+        signature_hash_algorithm: SignatureHashAlgorithm | None = None,
+        software_id: SoftwareId | None = None,
     ) -> Reissued:
         """Reissue the certificate of an order, usually with a new ``csr``.
 
@@ -291,14 +299,14 @@ class Orders:
         order_id: int,
         *,
         approver_email: str | None = None,
-        autorenew: str | None = None,
+        autorenew: Autorenew | None = None,
         csr: str | None = None,
         domain_validation_methods: ValidationMethods | None = None,
         enable_dns_automation: bool | None = None,
         host_names: Iterable[str] | None = None,
         organization_handle: str | None = None,
-        signature_hash_algorithm: str | None = None,
-        software_id: str | None = None,
+        signature_hash_algorithm: SignatureHashAlgorithm | None = None,
+        software_id: SoftwareId | None = None,
         start_provision: bool | None = None,
         technical_handle: str | None = None,
     ) -> Updated:
@@ -356,15 +364,16 @@ class Orders:
             not isinstance(known_expiration, datetime) or known_expiration.tzinfo is None
         ):
             raise ValidationError("known_expiration", "must be a timezone-aware datetime")
-        # Built by hand, not through RenewOrderRequest and the converter: the renew path is the
-        # hot one of bulk runs, and its body has two fields (encoded as build_request would).
-        if enable_dns_automation is None:
-            body = b'{"id":%d}' % oid
-        else:
-            dns = check.boolean("enable_dns_automation", enable_dns_automation)
-            body = b'{"enable_dns_automation":%s,"id":%d}' % (b"true" if dns else b"false", oid)
-        request = Request("RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body, (), False)
-        return await _renewal.renew(self._client, request, oid, known_expiration)
+        dns = (
+            None
+            if enable_dns_automation is None
+            else check.boolean("enable_dns_automation", enable_dns_automation)
+        )
+        body = _converter.unstructure_request(RenewOrderRequest(id=oid, enable_dns_automation=dns))
+        request = build_request(
+            "RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body=body, idempotent=False
+        )
+        return await _renewal.renew(self._client, self, request, oid, known_expiration)
 
     async def reconcile(self, *, concurrency: int = 10) -> ReconcileReport:
         """Read back every renew the journal holds as pending; never sends a renew.
@@ -375,7 +384,9 @@ class Orders:
         charged).
         """
         return await _renewal.reconcile(
-            self._client, concurrency=check.int_range("concurrency", concurrency, 1, 1000)
+            self._client.journal,
+            self,
+            concurrency=check.int_range("concurrency", concurrency, 1, 1000),
         )
 
     # -- bulk: thin entry points to openprovider_ssl.bulk ------------------------------------

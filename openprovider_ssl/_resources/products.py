@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._protocol import validation as check
 from .._protocol.messages import build_request
 from ..models import Product, ProductPage
 from . import paging as _paging
+from .caller import Caller
 from .paging import Listing, OrderBy, Params
-
-if TYPE_CHECKING:
-    from ..client import Client
 
 
 class Products:
     """The product catalogue. Reached as ``client.products``."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Caller) -> None:
         self._client = client
 
     async def get(self, product_id: int) -> Product:

@@ -7,20 +7,26 @@ import functools
 import inspect
 import logging
 from array import array
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping, Sized
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sized,
+)
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from .._protocol import validation as check
 from ..errors import ValidationError
-from ..models import DEFAULT_RENEWAL_WINDOW_DAYS, Order, Renewed, Updated
+from ..models import DEFAULT_RENEWAL_WINDOW_DAYS, Order, OrderStatusCode, Renewed, Updated
 from ..models._orders import renewal_window
 from ._runner import BulkRun, Outcome, Progress, ProgressHook, RenewalCap, RunState
 
-if TYPE_CHECKING:
-    from .._resources.orders import Orders
-
 __all__ = [
+    "BulkOrders",
     "BulkRun",
     "Outcome",
     "Progress",
@@ -37,6 +43,32 @@ logger = logging.getLogger("openprovider_ssl")
 DEFAULT_CONCURRENCY = 20
 MAX_CONCURRENCY = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class BulkOrders(Protocol):
+    """What bulk needs from ``client.orders`` (``Orders`` has it): renew one order, update
+    one (with keyword fields; its keyword-only parameters are the fields it takes), and list
+    the expiring ones. An optional ``renewal_window_days`` bounds ``renew_expiring``."""
+
+    async def renew(
+        self,
+        order_id: int,
+        *,
+        enable_dns_automation: bool | None = ...,
+        known_expiration: datetime | None = ...,
+    ) -> Renewed: ...
+
+    @property
+    def update(self) -> Callable[..., Awaitable[Updated]]: ...
+
+    def list(
+        self,
+        *,
+        status: list[OrderStatusCode],
+        show_expiring: bool,
+        order_by: tuple[str, str],
+        page_size: int,
+    ) -> AsyncIterable[Order]: ...
 
 
 class _Expiring(Protocol):
@@ -84,7 +116,7 @@ def _describe_renew(item: int | _Expiring) -> tuple[int, datetime | None]:
 
 
 def renew_many(
-    orders: Orders,
+    orders: BulkOrders,
     items: RenewSource,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -115,7 +147,7 @@ def renew_many(
 
 
 async def _renew(
-    orders: Orders, enable_dns_automation: bool | None, item: int | _Expiring
+    orders: BulkOrders, enable_dns_automation: bool | None, item: int | _Expiring
 ) -> Renewed:
     if isinstance(item, int) or not hasattr(item, "id"):
         # Not an order: the id check says what is wrong with it.
@@ -128,7 +160,7 @@ async def _renew(
 
 
 def update_many(
-    orders: Orders,
+    orders: BulkOrders,
     changes: UpdateSource,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -178,13 +210,13 @@ def update_many(
     return BulkRun(state)
 
 
-def _update_fields(orders: Orders) -> frozenset[str]:
+def _update_fields(orders: BulkOrders) -> frozenset[str]:
     parameters = inspect.signature(orders.update).parameters.values()
     return frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
 def renew_expiring(
-    orders: Orders,
+    orders: BulkOrders,
     *,
     within_days: float | None = None,
     dry_run: bool = False,

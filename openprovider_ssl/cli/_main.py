@@ -64,7 +64,7 @@ def orders_list(
 
     async def job(s: Session) -> int:
         listing = s.client.orders.list(
-            status=[st.upper() for st in statuses] or None,
+            status=[OrderStatus(st.upper()) for st in statuses] or None,
             show_expiring=expiring or None,
             page_size=min(limit or 250, 250),
         )

@@ -183,6 +183,8 @@ class PostgresJournal(StoredJournal):
     password. Use it as ``async with PostgresJournal(url) as journal:``.
     """
 
+    __module__ = "openprovider_ssl.journal"  # where users import it from
+
     def __init__(self, conninfo: str, *, schema: str = "openprovider_ssl", **kwargs: Any):
         if psycopg is None:
             raise ImportError(NEEDS_PSYCOPG, name="psycopg")

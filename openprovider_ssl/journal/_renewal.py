@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 import attrs
 
@@ -23,14 +23,40 @@ from .._protocol.messages import Request
 from ..errors import APIError, OpenproviderError, OutcomeUnknownError
 from ..limits._front import SendMark, send_mark
 from ..models import Order, Renewed
+from ..retry import RetryPolicy
 from . import ClaimRecord, Event, RenewalJournal
 
-if TYPE_CHECKING:
-    from ..client import Client
-
-__all__ = ["PendingRenewal", "ReconcileReport", "reconcile", "renew"]
+__all__ = [
+    "OrderReader",
+    "PendingRenewal",
+    "ReconcileReport",
+    "RenewingClient",
+    "reconcile",
+    "renew",
+]
 
 logger = logging.getLogger("openprovider_ssl")
+
+T = TypeVar("T")
+
+
+class RenewingClient(Protocol):
+    """What the renewal safety needs from a client (``Client`` has it): its journal, its
+    retry policy (the read-back's delay and sleep), and a way to send one request."""
+
+    @property
+    def journal(self) -> RenewalJournal: ...
+
+    @property
+    def retry_policy(self) -> RetryPolicy: ...
+
+    async def _execute(self, request: Request, result: type[T]) -> T: ...
+
+
+class OrderReader(Protocol):
+    """What the read-back needs from ``client.orders``: reading one order."""
+
+    async def get(self, order_id: int) -> Order: ...
 
 
 def _settlement(error: OpenproviderError) -> Event:
@@ -45,7 +71,11 @@ def _described(error: BaseException) -> str:
 
 
 async def renew(
-    client: Client, request: Request, order_id: int, known_expiration: datetime | None
+    client: RenewingClient,
+    orders: OrderReader,
+    request: Request,
+    order_id: int,
+    known_expiration: datetime | None,
 ) -> Renewed:
     """Send one renew under a journal claim; see the module docstring for the rules."""
     journal = client.journal
@@ -59,7 +89,7 @@ async def renew(
         if not error.may_have_been_applied:
             await journal.settle(claim, _settlement(error), error=_described(error))
             raise
-        order = await _read_back(client, order_id, known_expiration, error)
+        order = await _read_back(client.retry_policy, orders, order_id, known_expiration, error)
         expiration = order.expiration_date if order is not None else None
         if (
             known_expiration is not None
@@ -95,13 +125,16 @@ def _moved(order: Order | None, before: datetime | None) -> bool:
 
 
 async def _read_back(
-    client: Client, order_id: int, known_expiration: datetime | None, cause: OpenproviderError
+    policy: RetryPolicy,
+    orders: OrderReader,
+    order_id: int,
+    known_expiration: datetime | None,
+    cause: OpenproviderError,
 ) -> Order | None:
     """The order as it is now, after giving an in-flight renew time to land; None without a
     ``known_expiration`` to compare with (nothing could be confirmed) or when the read fails."""
     if known_expiration is None:
         return None
-    policy = client.retry_policy
     logger.debug(
         "renew of order %d may have been applied (%s); reading it back in %.2f s",
         order_id,
@@ -110,7 +143,7 @@ async def _read_back(
     )
     await policy.sleep(policy.readback_delay)
     try:
-        return await client.orders.get(order_id)
+        return await orders.get(order_id)
     except OpenproviderError as error:
         logger.info("renew of order %d: the read-back failed too (%s)", order_id, error)
         return None
@@ -146,15 +179,16 @@ class ReconcileReport:
     pending: tuple[PendingRenewal, ...]
 
 
-async def reconcile(client: Client, *, concurrency: int = 10) -> ReconcileReport:
-    """Read back every pending renewal of the client's journal; never sends a renew."""
-    journal = client.journal
+async def reconcile(
+    journal: RenewalJournal, orders: OrderReader, *, concurrency: int = 10
+) -> ReconcileReport:
+    """Read back every pending renewal of ``journal``; never sends a renew."""
     records = await journal.pending()
     gate = asyncio.Semaphore(concurrency)
 
     async def check(record: ClaimRecord) -> tuple[bool, PendingRenewal]:
         async with gate:
-            return await _reconcile_one(client, journal, record)
+            return await _reconcile_one(orders, journal, record)
 
     found = await asyncio.gather(*(check(r) for r in records))
     return ReconcileReport(
@@ -164,12 +198,12 @@ async def reconcile(client: Client, *, concurrency: int = 10) -> ReconcileReport
 
 
 async def _reconcile_one(
-    client: Client, journal: RenewalJournal, record: ClaimRecord
+    orders: OrderReader, journal: RenewalJournal, record: ClaimRecord
 ) -> tuple[bool, PendingRenewal]:
     age = journal.clock() - record.claimed_at
     before = record.expiration
     try:
-        order = await client.orders.get(record.order_id)
+        order = await orders.get(record.order_id)
     except OpenproviderError as error:
         return False, PendingRenewal(record, None, age, f"could not read it back: {error}")
     if _moved(order, before):

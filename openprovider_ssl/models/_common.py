@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Literal, TypeAlias
+
 import attrs
+
+# The closed vocabularies of the requests: a value outside them is a ValidationError before
+# anything is sent. Answers keep plain ``str`` fields, so a value the server adds later still
+# loads.
+Autorenew: TypeAlias = Literal["on", "off"]
+"""``autorenew`` of an order: ``"on"`` or ``"off"``."""
+SoftwareId: TypeAlias = Literal["linux", "windows"]
+"""``software_id`` of an order: the server software the certificate is for."""
+SignatureHashAlgorithm: TypeAlias = Literal["sha1", "sha2"]
+"""``signature_hash_algorithm`` of an order or a CSR."""
+OrderStatusCode: TypeAlias = Literal["PAI", "REQ", "ACT", "EXP", "REJ", "FAI", "CAN"]
+"""The order statuses as text (``OrderStatus`` has them as members, and loads others too)."""
 
 
 @attrs.frozen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._common import DomainValidationMethod
+from ._common import Autorenew, DomainValidationMethod, SignatureHashAlgorithm, SoftwareId
 
 
 @attrs.frozen(kw_only=True)
@@ -12,14 +12,14 @@ class UpdateOrderRequest:
     """Body of ``PUT /ssl/orders/{id}``; the id travels in the path."""
 
     approver_email: str | None = None
-    autorenew: str | None = None
+    autorenew: Autorenew | None = None
     csr: str | None = None
     domain_validation_methods: tuple[DomainValidationMethod, ...] | None = None
     enable_dns_automation: bool | None = None
     host_names: tuple[str, ...] | None = None
     organization_handle: str | None = None
-    signature_hash_algorithm: str | None = None
-    software_id: str | None = None
+    signature_hash_algorithm: SignatureHashAlgorithm | None = None
+    software_id: SoftwareId | None = None
     start_provision: bool | None = None
     technical_handle: str | None = None
 
@@ -37,7 +37,7 @@ class CreateOrderRequest:
     """Body of ``POST /ssl/orders``."""
 
     approver_email: str | None = None
-    autorenew: str | None = None
+    autorenew: Autorenew | None = None
     csr: str | None = None
     domain_amount: int | None = None
     domain_validation_methods: tuple[DomainValidationMethod, ...] | None = None
@@ -46,8 +46,8 @@ class CreateOrderRequest:
     organization_handle: str | None = None
     period: int | None = None
     product_id: int | None = None
-    signature_hash_algorithm: str | None = None
-    software_id: str | None = None
+    signature_hash_algorithm: SignatureHashAlgorithm | None = None
+    software_id: SoftwareId | None = None
     start_provision: bool | None = None
     technical_handle: str | None = None
     wildcard_domain_amount: int | None = None
@@ -64,8 +64,8 @@ class ReissueOrderRequest:
     enable_dns_automation: bool | None = None
     host_names: tuple[str, ...] | None = None
     organization_handle: str | None = None
-    signature_hash_algorithm: str | None = None
-    software_id: str | None = None
+    signature_hash_algorithm: SignatureHashAlgorithm | None = None
+    software_id: SoftwareId | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -78,7 +78,7 @@ class CreateCsrRequest:
     email: str | None = None
     locality: str | None = None
     organization: str | None = None
-    signature_hash_algorithm: str | None = None
+    signature_hash_algorithm: SignatureHashAlgorithm | None = None
     state: str | None = None
     subject_alternative_name: tuple[str, ...] | None = None
     unit: str | None = None

@@ -22,6 +22,9 @@ pytest fixture with ``pytest_plugins = ["openprovider_ssl.testing.pytest_plugin"
 
 from __future__ import annotations
 
+import inspect
+import typing
+
 from ._errors import ERRORS, ApiError
 from ._fake import FakeOpenprovider
 from ._faults import FakeStats, Faults
@@ -39,3 +42,17 @@ __all__ = [
     "Order",
     "response_problems",
 ]
+
+# Where users import them from, not the private module that defines them (tracebacks, reprs,
+# pickles, the API reference), as openprovider_ssl does for its own names; done here, since
+# the fake imports nothing from the rest of the SDK. A class's string annotations are resolved
+# first, where they were written: typing.get_type_hints looks them up in ``__module__``.
+for _value in (globals()[_name] for _name in __all__):
+    if not (inspect.isclass(_value) or inspect.isfunction(_value)):
+        continue
+    if any(part.startswith("_") for part in _value.__module__.split(".")):
+        _own = inspect.get_annotations(_value) if inspect.isclass(_value) else {}
+        if _own:
+            _hints = typing.get_type_hints(_value, include_extras=True)
+            _value.__annotations__ = {k: _hints.get(k, v) for k, v in _own.items()}
+        _value.__module__ = __name__

@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -38,10 +38,8 @@ from ._errors import (
     ApiError,
     schema_error,
 )
+from ._served import ServedState
 from ._spec import Operation, Router, compile_operations
-
-if TYPE_CHECKING:
-    from ._fake import FakeOpenprovider
 
 Handler = Callable[[int, dict[str, Any], dict[str, Any]], tuple[Any, list[dict[str, Any]]]]
 _JSON: Final = "application/json"
@@ -107,7 +105,7 @@ def _canonical(payload: Any, raw: bytes, bad_json: bool) -> Any:
 class Dispatcher:
     """The request pipeline of one fake; see the module docstring for the order of steps."""
 
-    def __init__(self, fake: FakeOpenprovider) -> None:
+    def __init__(self, fake: ServedState) -> None:
         self.fake = fake
         self.router = Router(compile_operations(strict=fake.strict_requests))
         self.handlers = self._handlers()

@@ -8,15 +8,14 @@ Not part of the API: never counted in stats, never faulted, no token needed. Bes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from ._fake import FakeOpenprovider
+from ._served import ControlledState
 
 
-def settings(fake: FakeOpenprovider) -> dict[str, Any]:
+def settings(fake: ControlledState) -> dict[str, Any]:
     """What ``GET /_fake/faults`` shows: the faults, limits and models in force."""
     data = fake.faults.as_dict()
     data["in_maintenance"] = fake.in_maintenance
@@ -29,7 +28,7 @@ def settings(fake: FakeOpenprovider) -> dict[str, Any]:
     return data
 
 
-def configure(fake: FakeOpenprovider, changes: dict[str, Any]) -> None:
+def configure(fake: ControlledState, changes: dict[str, Any]) -> None:
     """``POST /_fake/faults``: Faults fields, the rate limit and the renew model, validated."""
     if "rate_limit" in changes:
         fake.set_rate_limit(changes.pop("rate_limit"), changes.pop("rate_burst", None))
@@ -42,7 +41,7 @@ def configure(fake: FakeOpenprovider, changes: dict[str, Any]) -> None:
     fake.faults.update(**changes)
 
 
-def add_control_routes(app: web.Application, fake: FakeOpenprovider) -> None:
+def add_control_routes(app: web.Application, fake: ControlledState) -> None:
     """GET stats/faults/orders/{id}/renewable, POST faults/reset/maintenance/expire-tokens."""
 
     async def get_stats(request: web.Request) -> web.Response:

@@ -13,7 +13,6 @@ from typing import Any, cast
 import pytest
 
 from openprovider_ssl._protocol.messages import build_request
-from openprovider_ssl._resources.orders import Orders
 from openprovider_ssl.bulk import BulkRun, Outcome
 from openprovider_ssl.bulk import _operations as bulk
 from openprovider_ssl.errors import (
@@ -102,10 +101,6 @@ class StubOrders:
         return pages()
 
 
-def orders_of(stub: StubOrders) -> Orders:
-    return cast(Orders, stub)
-
-
 async def collect(run: BulkRun[Any]) -> list[Outcome[Any]]:
     async with run:
         return [outcome async for outcome in run]
@@ -120,7 +115,7 @@ def other_tasks() -> set[asyncio.Task[Any]]:
 
 async def test_one_outcome_per_order_with_bounded_workers() -> None:
     stub = StubOrders(fail={7, 42})
-    run = bulk.renew_many(orders_of(stub), range(1, 201), concurrency=8)
+    run = bulk.renew_many(stub, range(1, 201), concurrency=8)
     outcomes = await collect(run)
     assert sorted(o.order_id for o in outcomes) == list(range(1, 201))
     assert stub.max_active <= 8
@@ -146,7 +141,7 @@ async def test_outcomes_come_as_each_completes() -> None:
 
     stub.renew = renew  # type: ignore[method-assign]
     seen: list[int] = []
-    async with bulk.renew_many(orders_of(stub), [1, 2, 3], concurrency=3) as run:
+    async with bulk.renew_many(stub, [1, 2, 3], concurrency=3) as run:
         async for outcome in run:
             seen.append(outcome.order_id)
             if len(seen) == 2:
@@ -164,7 +159,7 @@ async def test_a_million_ids_do_not_mean_a_million_tasks_or_pulls() -> None:
             pulled += 1
             yield i
 
-    async with bulk.renew_many(orders_of(stub), ids(), concurrency=10) as run:
+    async with bulk.renew_many(stub, ids(), concurrency=10) as run:
         count = 0
         async for _ in run:
             assert len(other_tasks()) <= 10
@@ -185,7 +180,7 @@ async def test_async_iterable_source_and_order_objects() -> None:
             yield Order(id=i, status=OrderStatus.ACT, expiration_date=expiry)
             await asyncio.sleep(0)
 
-    outcomes = await collect(bulk.renew_many(orders_of(stub), source(), concurrency=4))
+    outcomes = await collect(bulk.renew_many(stub, source(), concurrency=4))
     assert len(outcomes) == 30
     assert all(o.expiration_date == expiry for o in outcomes)
     assert {known for _, known in stub.renewed} == {expiry}
@@ -194,7 +189,7 @@ async def test_async_iterable_source_and_order_objects() -> None:
 async def test_invalid_items_fail_alone() -> None:
     stub = StubOrders()
     items: list[Any] = [1, "x", 2]
-    outcomes = await collect(bulk.renew_many(orders_of(stub), items, concurrency=2))
+    outcomes = await collect(bulk.renew_many(stub, items, concurrency=2))
     bad = [o for o in outcomes if not o.ok]
     assert len(outcomes) == 3 and len(bad) == 1
     assert isinstance(bad[0].error, ValidationError)
@@ -203,7 +198,7 @@ async def test_invalid_items_fail_alone() -> None:
 
 async def test_the_same_order_is_never_worked_on_twice_at_once() -> None:
     stub = StubOrders(delay=0.01)
-    outcomes = await collect(bulk.renew_many(orders_of(stub), [5, 5, 6], concurrency=3))
+    outcomes = await collect(bulk.renew_many(stub, [5, 5, 6], concurrency=3))
     assert len(outcomes) == 3
     assert [o for o, _ in stub.renewed].count(5) == 1
     twice = [o for o in outcomes if not o.ok]
@@ -213,9 +208,7 @@ async def test_the_same_order_is_never_worked_on_twice_at_once() -> None:
 async def test_progress_hook_gets_done_failed_total() -> None:
     stub = StubOrders(fail={3})
     calls: list[tuple[int, int, int | None]] = []
-    run = bulk.renew_many(
-        orders_of(stub), [1, 2, 3, 4], concurrency=2, progress=lambda *a: calls.append(a)
-    )
+    run = bulk.renew_many(stub, [1, 2, 3, 4], concurrency=2, progress=lambda *a: calls.append(a))
     await collect(run)
     assert calls[-1] == (4, 1, 4)
     assert [c[0] for c in calls] == [1, 2, 3, 4]
@@ -229,7 +222,7 @@ async def test_a_failing_progress_hook_stops_the_run_cleanly() -> None:
             raise RuntimeError("dashboard down")
 
     with pytest.raises(RuntimeError, match="dashboard down"):
-        await collect(bulk.renew_many(orders_of(stub), range(50), concurrency=4, progress=hook))
+        await collect(bulk.renew_many(stub, range(50), concurrency=4, progress=hook))
     assert not other_tasks()
 
 
@@ -242,7 +235,7 @@ async def test_a_failing_source_ends_the_run_after_the_orders_in_flight() -> Non
 
     got: list[int] = []
     with pytest.raises(OSError, match="went away"):
-        async with bulk.renew_many(orders_of(stub), ids(), concurrency=3) as run:
+        async with bulk.renew_many(stub, ids(), concurrency=3) as run:
             async for outcome in run:
                 got.append(outcome.order_id)
     assert sorted(got) == [1, 2, 3, 4, 5]
@@ -255,7 +248,7 @@ async def test_a_failing_source_ends_the_run_after_the_orders_in_flight() -> Non
 async def test_cancelling_the_consumer_reports_sent_and_unsent_orders() -> None:
     stub = StubOrders()
     stub.gate = asyncio.Event()  # every request hangs
-    run = bulk.renew_many(orders_of(stub), [1, 2, 1001, 1002, 3, 4, 5], concurrency=4)
+    run = bulk.renew_many(stub, [1, 2, 1001, 1002, 3, 4, 5], concurrency=4)
 
     async def consume() -> None:
         async with run:
@@ -285,7 +278,7 @@ async def test_cancelling_while_workers_wait_in_a_maintenance_pause() -> None:
         build_request("X", "GET", "/x/0", idempotent=True),
         MaintenanceError(4005, "Disabled for maintenance", http_status=503, maintenance=True),
     )
-    run = bulk.renew_many(orders_of(stub), range(1001, 1011), concurrency=5)
+    run = bulk.renew_many(stub, range(1001, 1011), concurrency=5)
 
     async def consume() -> None:
         async with run:
@@ -306,7 +299,7 @@ async def test_cancelling_while_workers_wait_in_a_maintenance_pause() -> None:
 
 async def test_break_keeps_finished_outcomes_as_undelivered() -> None:
     stub = StubOrders()
-    async with bulk.renew_many(orders_of(stub), range(1, 101), concurrency=5) as run:
+    async with bulk.renew_many(stub, range(1, 101), concurrency=5) as run:
         async for outcome in run:
             first = outcome
             break
@@ -322,7 +315,7 @@ async def test_break_keeps_finished_outcomes_as_undelivered() -> None:
 async def test_stop_finishes_the_orders_in_flight_and_takes_no_more() -> None:
     stub = StubOrders(delay=0.002)
     seen: list[int] = []
-    async with bulk.renew_many(orders_of(stub), range(1, 1001), concurrency=4) as run:
+    async with bulk.renew_many(stub, range(1, 1001), concurrency=4) as run:
         async for outcome in run:
             seen.append(outcome.order_id)
             if len(seen) == 10:
@@ -335,7 +328,7 @@ async def test_stop_finishes_the_orders_in_flight_and_takes_no_more() -> None:
 async def test_aclose_from_another_task_stops_the_iteration() -> None:
     stub = StubOrders()
     stub.gate = asyncio.Event()
-    run = bulk.renew_many(orders_of(stub), [1001, 1002, 1003], concurrency=3)
+    run = bulk.renew_many(stub, [1001, 1002, 1003], concurrency=3)
     seen: list[Outcome[Renewed]] = []
 
     async def consume() -> None:
@@ -353,7 +346,7 @@ async def test_aclose_from_another_task_stops_the_iteration() -> None:
 
 async def test_a_run_dropped_mid_iteration_cleans_up() -> None:
     stub = StubOrders(delay=0.001)
-    async for _ in bulk.renew_many(orders_of(stub), range(1000), concurrency=6):
+    async for _ in bulk.renew_many(stub, range(1000), concurrency=6):
         break
     gc.collect()
     for _ in range(20):
@@ -363,7 +356,7 @@ async def test_a_run_dropped_mid_iteration_cleans_up() -> None:
 
 async def test_nothing_happens_until_iterated() -> None:
     stub = StubOrders()
-    run = bulk.renew_many(orders_of(stub), [1, 2])
+    run = bulk.renew_many(stub, [1, 2])
     await asyncio.sleep(0)
     assert stub.renewed == []
     await run.aclose()
@@ -373,7 +366,7 @@ async def test_nothing_happens_until_iterated() -> None:
 @pytest.mark.parametrize("concurrency", [0, -1, 10_001, 2.5, True])
 def test_bad_concurrency_is_refused_at_once(concurrency: Any) -> None:
     with pytest.raises(ValidationError, match="concurrency"):
-        bulk.renew_many(orders_of(StubOrders()), [1], concurrency=concurrency)
+        bulk.renew_many(StubOrders(), [1], concurrency=concurrency)
 
 
 # -- update_many ----------------------------------------------------------------------------
@@ -383,9 +376,7 @@ async def test_update_many_from_a_mapping() -> None:
     stub = StubOrders()
     changes = {i: {"autorenew": "on"} for i in range(1, 21)}
     calls: list[tuple[int, int, int | None]] = []
-    run = bulk.update_many(
-        orders_of(stub), changes, concurrency=3, progress=lambda *a: calls.append(a)
-    )
+    run = bulk.update_many(stub, changes, concurrency=3, progress=lambda *a: calls.append(a))
     outcomes = await collect(run)
     assert sorted(o.order_id for o in outcomes) == list(range(1, 21))
     assert all(isinstance(o.result, Updated) for o in outcomes)
@@ -396,7 +387,7 @@ async def test_update_many_from_a_mapping() -> None:
 async def test_update_many_from_pairs_checks_field_names() -> None:
     stub = StubOrders()
     pairs: list[Any] = [(1, {"autorenew": "off"}), (2, {"colour": "red"}), (3, "on"), 4]
-    outcomes = {o.order_id: o for o in await collect(bulk.update_many(orders_of(stub), pairs))}
+    outcomes = {o.order_id: o for o in await collect(bulk.update_many(stub, pairs))}
     assert outcomes[1].ok
     for bad in (2, 3, 4):
         assert isinstance(outcomes[bad].error, ValidationError)
@@ -423,7 +414,7 @@ async def test_renew_expiring_renews_each_due_order_exactly_once() -> None:
     listed(stub)
     due = {o.id for o in stub.listed if o.can_renew(NOW) and o.expiration_date is not None}
     due = {o.id for o in stub.listed if o.id in due and o.expiration_date <= NOW + timedelta(10)}  # type: ignore[operator]
-    run = bulk.renew_expiring(orders_of(stub), within_days=10, concurrency=3, now=NOW)
+    run = bulk.renew_expiring(stub, within_days=10, concurrency=3, now=NOW)
     outcomes = await collect(run)
     renewed = [order_id for order_id, _ in stub.renewed]
     assert sorted(renewed) == sorted(due) and len(renewed) == len(set(renewed))
@@ -440,7 +431,7 @@ async def test_renew_expiring_renews_each_due_order_exactly_once() -> None:
 async def test_renew_expiring_dry_run_renews_nothing() -> None:
     stub = StubOrders()
     listed(stub)
-    outcomes = await collect(bulk.renew_expiring(orders_of(stub), dry_run=True, now=NOW))
+    outcomes = await collect(bulk.renew_expiring(stub, dry_run=True, now=NOW))
     assert stub.renewed == []
     assert len(outcomes) == 14  # within 30 days, renewable
     assert all(o.dry_run and o.ok and o.result is None for o in outcomes)
@@ -449,7 +440,7 @@ async def test_renew_expiring_dry_run_renews_nothing() -> None:
 @pytest.mark.parametrize("within_days", [0, -3, "30", float("nan")])
 def test_renew_expiring_checks_its_window(within_days: Any) -> None:
     with pytest.raises(ValidationError, match="within_days"):
-        bulk.renew_expiring(orders_of(StubOrders()), within_days=within_days)
+        bulk.renew_expiring(StubOrders(), within_days=within_days)
 
 
 async def test_outcome_unknown_is_reported_as_such() -> None:
@@ -459,7 +450,7 @@ async def test_outcome_unknown_is_reported_as_such() -> None:
         raise OutcomeUnknownError("renew", order_id, TimeoutError("timed out"))
 
     stub.renew = renew  # type: ignore[method-assign]
-    (outcome,) = await collect(bulk.renew_many(orders_of(stub), [31027]))
+    (outcome,) = await collect(bulk.renew_many(stub, [31027]))
     assert isinstance(outcome.error, OutcomeUnknownError) and not outcome.ok
 
 
@@ -470,7 +461,7 @@ async def test_a_progress_hook_that_raises_loses_no_outcome() -> None:
         if done == 3:
             raise RuntimeError("dashboard down")
 
-    run = bulk.renew_many(cast(Orders, orders), range(1, 6), concurrency=1, progress=hook)
+    run = bulk.renew_many(orders, range(1, 6), concurrency=1, progress=hook)
     delivered: list[int] = []
     with pytest.raises(RuntimeError, match="dashboard down"):
         async for outcome in run:
@@ -484,4 +475,4 @@ async def test_a_progress_hook_that_raises_loses_no_outcome() -> None:
 
 def test_a_progress_hook_must_be_callable() -> None:
     with pytest.raises(TypeError, match="progress must be callable"):
-        bulk.renew_many(cast(Orders, StubOrders()), [1], progress="not a hook")  # type: ignore[arg-type]
+        bulk.renew_many(StubOrders(), [1], progress="not a hook")  # type: ignore[arg-type]
