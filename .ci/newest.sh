@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by .ci/run: (a) the newest versions the project allows, installed as the README says
 # (editable, compat mode: type checkers outside the checkout find the package), then lint,
-# types and the README's test command. Leaves that environment active for the docs step.
+# types (the package and the tests) and the README's test command. Leaves that environment
+# active for the docs step.
 
 ci_step "newest: install"
 ci_newest_venv="$(mktemp -d)/newest"
@@ -16,5 +17,7 @@ ci_step "newest: ruff"
 ruff check .
 ci_step "newest: mypy --strict"
 mypy --strict openprovider_ssl
+# The tests too, tests/typing/ included: it pins the public API's types with assert_type.
+mypy --strict tests
 ci_step "newest: tests (the README's test command)"
 python -m pytest

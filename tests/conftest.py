@@ -45,7 +45,8 @@ def _make_aioresponses_work_with_aiohttp_3_14() -> None:
     # A response it builds has already been "sent", so only ``output_size`` is read.
     if "stream_writer" not in inspect.signature(aiohttp.ClientResponse.__init__).parameters:
         return
-    if aioresponses.core.ClientResponse is not aiohttp.ClientResponse:
+    core: Any = aioresponses.core  # (its names are not re-exported for type checkers)
+    if core.ClientResponse is not aiohttp.ClientResponse:
         return
 
     class ClientResponse(aiohttp.ClientResponse):
@@ -53,7 +54,7 @@ def _make_aioresponses_work_with_aiohttp_3_14() -> None:
             kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
             super().__init__(method, url, **kwargs)
 
-    aioresponses.core.ClientResponse = ClientResponse  # type: ignore[misc]
+    core.ClientResponse = ClientResponse
 
 
 _make_aioresponses_work_with_aiohttp_3_14()

@@ -15,6 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Far above what --quick takes (about half a minute on two busy cores): a hang, not a speed check.
 TIMEOUT = 300

@@ -27,7 +27,7 @@ RESOURCES = {
 
 @pytest.mark.parametrize(("name", "kind"), RESOURCES.items())
 def test_help_shows_each_resource_and_its_type(name: str, kind: type) -> None:
-    text = pydoc.render_doc(op.Client, renderer=pydoc.plaintext)
+    text = pydoc.render_doc(op.Client, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     start = text.index(f"\n |  {name}\n") + len(name) + 6
     described = text[start:].split("\n |  \n")[0].split("\n |  -")[0]
     assert described.lstrip(" |").startswith(f"``{kind.__name__}``"), described

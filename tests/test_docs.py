@@ -18,6 +18,8 @@ import pytest
 
 import openprovider_ssl as op
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 OPERATORS = DOCS / "operators.md"

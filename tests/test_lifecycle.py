@@ -26,6 +26,8 @@ from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 from tests._support.threaded_fake import ThreadedFake
 
+pytestmark = pytest.mark.integration
+
 SEED = 20_261_122
 
 

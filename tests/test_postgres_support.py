@@ -7,6 +7,8 @@ import pytest
 
 from tests._support.postgres import fresh_database, postgres_url, psycopg
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:

@@ -31,6 +31,8 @@ from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 from tests._support.secret_watch import SecretWatch, watching
 
+pytestmark = pytest.mark.integration
+
 PASSWORD = "pw-7f3e9c1d-SECRET"
 USERNAME = "reseller-jane"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.process
+
 CONFTEST = Path(__file__).parent / "_support" / "server_skips.py"
 TESTS = """
 import pytest

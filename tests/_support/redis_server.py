@@ -54,6 +54,14 @@ def _ping(url: str, wait: float) -> Exception | None:
         time.sleep(0.05)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses ``redis_url`` (directly or through another fixture) is marked
+    ``redis``: ``-m "not redis"`` leaves them out."""
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     pytest.importorskip("redis.asyncio", reason="the redis package is not installed")

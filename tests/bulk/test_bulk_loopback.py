@@ -7,10 +7,14 @@ import contextlib
 import time
 from typing import Any
 
+import pytest
+
 import openprovider_ssl as op
 from openprovider_ssl.bulk import Outcome
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
+
+pytestmark = pytest.mark.integration
 
 FAST = op.RetryPolicy(
     attempts=6,

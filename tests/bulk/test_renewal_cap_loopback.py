@@ -10,6 +10,8 @@ import openprovider_ssl as op
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = pytest.mark.integration
+
 FAST = op.RetryPolicy(
     attempts=6, initial_wait=0.001, max_wait=0.02, maintenance_wait=0.002, readback_delay=0.001
 )

@@ -23,6 +23,8 @@ from openprovider_ssl.cli import cli
 from tests._support.cli_process import wait_for_renews
 from tests._support.threaded_fake import ThreadedFake
 
+pytestmark = [pytest.mark.integration, pytest.mark.process]
+
 ENV_NAMES = ("OPENPROVIDER_TOKEN", "OPENPROVIDER_USERNAME", "OPENPROVIDER_PASSWORD")
 
 

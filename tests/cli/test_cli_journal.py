@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 from openprovider_ssl.cli import cli
 from tests._support.threaded_fake import ThreadedFake
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

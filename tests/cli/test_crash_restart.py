@@ -27,7 +27,11 @@ ORDERS = 4_000
 EXPIRING_SHARE = 0.6  # 2,400 renewable orders
 CYCLES = 10
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.process,
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+]
 
 
 @pytest.fixture(

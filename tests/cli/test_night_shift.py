@@ -25,6 +25,8 @@ import pytest
 from tests._support.cli_process import wait_for_renews
 from tests._support.threaded_fake import ThreadedFake
 
+pytestmark = [pytest.mark.integration, pytest.mark.process]
+
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 PYTHON_M = [sys.executable, "-m", "openprovider_ssl"]
 

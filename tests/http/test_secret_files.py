@@ -11,6 +11,8 @@ import pytest
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = pytest.mark.integration
+
 SECRET = "s3cret-from-a-mounted-file-0042"
 
 

@@ -15,7 +15,10 @@ import pytest
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+]
 
 TOKEN = "tls-test-token-0123456789"
 FAST = op.RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.01)

@@ -30,6 +30,8 @@ from tests.journal._journals import T0, Clock, kill, read_line, spawn
 
 from . import test_memory_and_sqlite as shared
 
+pytestmark = [pytest.mark.postgres, pytest.mark.process]
+
 PostgresJournal: Any = None if psycopg is None else openprovider_ssl.journal.PostgresJournal
 HOLD = shared.HOLD
 EXPIRES = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
@@ -102,8 +104,8 @@ async def test_the_same_operations_give_what_a_memory_journal_gives(
 
     async def same_records(pg: RenewalJournal) -> None:
         for state in ("pending", "renewed"):
-            mine = await memory.records(state=state)  # type: ignore[arg-type]
-            theirs = await pg.records(state=state)  # type: ignore[arg-type]
+            mine = await memory.records(state=state)
+            theirs = await pg.records(state=state)
             assert [(r.order_id, r.expiration, r.claimed_at) for r in theirs] == [
                 (r.order_id, r.expiration, r.claimed_at) for r in mine
             ]
@@ -140,18 +142,15 @@ async def test_the_same_operations_give_what_a_memory_journal_gives(
             elif kind == "settle" and granted:
                 mine, theirs = draw.choice(granted)
                 event = draw.choice(shared.SETTLEMENTS)
-                await memory.settle(mine, event, error=f"e{step}")  # type: ignore[arg-type]
-                await pg.settle(theirs, event, error=f"e{step}")  # type: ignore[arg-type]
+                await memory.settle(mine, event, error=f"e{step}")
+                await pg.settle(theirs, event, error=f"e{step}")
             elif kind == "decide":
                 order_id = draw.randint(1, 4)
                 held = await pg.records(order_ids=[order_id], state="pending")
                 if not held:
                     continue
                 event = draw.choice(["released", "confirmed"])
-                decided = [
-                    await j._decide(order_id, event, f"why {step}")  # type: ignore[arg-type]
-                    for j in (memory, pg)
-                ]
+                decided = [await j._decide(order_id, event, f"why {step}") for j in (memory, pg)]
                 assert [(d.state, d.expiration, d.claimed_at) for d in decided] == [
                     (decided[0].state, decided[0].expiration, decided[0].claimed_at)
                 ] * 2
@@ -212,7 +211,7 @@ async def test_times_and_expirations_are_exact_whatever_the_session_settings(
         assert other.expiration == edge
         [one, two] = await journal.records()
         assert (one.expiration, one.claimed_at, one.settled_at) == (edge, start, start)
-        assert one.expiration.tzinfo is UTC and one.claimed_at.tzinfo is UTC  # type: ignore[union-attr]
+        assert one.expiration.tzinfo is UTC and one.claimed_at.tzinfo is UTC
         assert two.expiration == edge
         assert [e.at for e in await journal.entries(order_id=1)] == [start, start]
         assert await journal.entries(since=start + timedelta(microseconds=1)) == []

@@ -22,6 +22,8 @@ from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.testing import FakeOpenprovider
 from openprovider_ssl.testing import _reads as reads
 
+pytestmark = pytest.mark.integration
+
 FAST = op.RetryPolicy(
     attempts=4, initial_wait=0.001, max_wait=0.05, maintenance_wait=0.005, readback_delay=0.001
 )

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from tests._support.threaded_fake import ThreadedFake
     from tests.journal._soak import Soak
 
+pytestmark = [pytest.mark.soak, pytest.mark.integration]
+
 #: Requests the fake receives per renewal or update asked for, all included: listing, logins,
 #: retries, read-backs. With these fault rates about 1.3 are expected (a write fails before
 #: being applied about one time in five, so 1 / 0.8 attempts, plus the read-backs).
@@ -124,7 +126,7 @@ async def test_soak_under_every_fault_at_once(
     fake = served.fake
     issued: list[str] = []
     issue = fake.tokens.issue
-    fake.tokens.issue = lambda now, ip=None: issued.append(issue(now, ip)) or issued[-1]  # type: ignore[method-assign]
+    fake.tokens.issue = lambda now, ip=None: issued.append(issue(now, ip)) or issued[-1]  # type: ignore[method-assign, func-returns-value]
     tasks_before = asyncio.all_tasks()
     started = time.monotonic()
     journal = op.SqliteJournal(tmp_path / "renewals.sqlite3") if durable else None
@@ -140,7 +142,7 @@ async def test_soak_under_every_fault_at_once(
         # Half as Order objects, half as bare ids: both kinds of item are soaked.
         items: list[Any] = [o if i % 2 else o.id for i, o in enumerate(listed)]
         as_ids = {o.id for i, o in enumerate(listed) if not i % 2}
-        before = {o.id: o.expiration_date for o in listed}
+        before: dict[int, Any] = {o.id: o.expiration_date for o in listed}
         wanted = {o.id: "off" if o.autorenew == "on" else "on" for o in listed}
         changes = {oid: {"autorenew": value} for oid, value in wanted.items()}
         renewals: list[Any] = []

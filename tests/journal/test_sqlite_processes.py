@@ -17,7 +17,10 @@ from openprovider_ssl.errors import RenewalPendingError
 from openprovider_ssl.journal import SqliteJournal
 from tests.journal._journals import kill, read_line, spawn
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select are POSIX")
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select are POSIX"),
+]
 
 ORDERS = 1_000
 

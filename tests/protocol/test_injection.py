@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.integration]
+
 FUZZ = settings(
     max_examples=60,
     deadline=None,
@@ -125,8 +127,8 @@ def assert_clean(seen: list[Seen]) -> None:
         names = {name.decode("latin-1").lower() for name, _ in request.raw_headers}
         assert names <= CLIENT_HEADERS, request
         assert len(request.raw_headers) == len(names), f"a header came twice: {request}"
-        for _, value in request.raw_headers:
-            assert b"\r" not in value and b"\n" not in value and b"\x00" not in value, request
+        for _, header in request.raw_headers:
+            assert b"\r" not in header and b"\n" not in header and b"\x00" not in header, request
         for pair in filter(None, request.query.split("&")):
             key, _, value = pair.partition("=")
             assert QUERY_KEYS.match(key), request

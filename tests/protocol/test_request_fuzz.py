@@ -27,6 +27,8 @@ import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 from openprovider_ssl.testing._der import build_csr
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.integration]
+
 RESOURCES = ("orders", "products", "csr", "approver_emails")
 #: Arguments drawn only from valid values. ``progress``: bulk.py does not check that the hook
 #: is callable, so a bad one fails in the middle of a run, after requests went out (reported).
@@ -62,10 +64,10 @@ class Shifty(str):
     def __str__(self) -> str:
         return "x\r\nX-Injected: 1"
 
-    def upper(self) -> str:  # type: ignore[override]
+    def upper(self) -> str:
         return "ACT\r\nX-Injected: 1"
 
-    lower = upper  # type: ignore[assignment]
+    lower = upper
 
 
 NASTY_TEXT = (

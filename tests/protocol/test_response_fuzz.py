@@ -29,6 +29,8 @@ from openprovider_ssl._http.transport import DEFAULT_MAX_RESPONSE_BYTES
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.limits._pacing import MAX_SHARED_BLOCK
 
+pytestmark = pytest.mark.fuzz
+
 FUZZ = settings(
     max_examples=150,
     deadline=None,

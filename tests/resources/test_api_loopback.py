@@ -11,6 +11,8 @@ import pytest
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = pytest.mark.integration
+
 
 async def no_wait(seconds: float) -> None:
     await asyncio.sleep(0)

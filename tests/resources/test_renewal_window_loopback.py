@@ -12,6 +12,8 @@ import pytest
 import openprovider_ssl as op
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = pytest.mark.integration
+
 FAST = op.RetryPolicy(attempts=3, initial_wait=0.001, max_wait=0.01, readback_delay=0.001)
 
 
@@ -49,6 +51,7 @@ async def test_the_default_30_day_window_refuses_a_60_day_order_on_both_sides() 
 
 async def test_renew_expiring_with_a_90_day_window_finds_orders_31_to_90_days_out() -> None:
     async with FakeOpenprovider(orders=0, renewal_window_days=90) as fake:
+        days: dict[int, Any]
         days = {5: None, 31: None, 45: None, 60: None, 89: None, 91: None, 120: None}
         for d in days:
             days[d] = fake.add_order(expires_in_days=d).id

@@ -158,7 +158,7 @@ async def test_an_unknown_field_is_a_type_error_and_nothing_is_sent(
     with pytest.raises(TypeError):
         await client.orders.update(ORDER, colour="blue")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        await client.orders.update(ORDER, "on")  # type: ignore[misc]
+        await client.orders.update(ORDER, "on")  # type: ignore[call-arg]
     assert api.calls == []
 
 

@@ -12,6 +12,8 @@ import pytest
 from openprovider_ssl.testing import FakeOpenprovider
 from tests._support.fake_api import Api
 
+pytestmark = pytest.mark.process
+
 
 async def test_control_endpoints(api: Api, fake: FakeOpenprovider) -> None:
     control = fake.base_url + "/_fake"

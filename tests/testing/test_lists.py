@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from openprovider_ssl.testing import FakeOpenprovider
 from tests._support.fake_api import Api
 
 
-async def list_all(api: Api, **params: str) -> tuple[int, list[dict[str, object]]]:
+async def list_all(api: Api, **params: str) -> tuple[int, list[dict[str, Any]]]:
     reply = await api("GET", "/ssl/orders", params={"limit": "1000", **params})
     assert reply.code == 0, reply.text
     return reply.data["total"], reply.data["results"]

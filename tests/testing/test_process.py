@@ -7,6 +7,9 @@ import json
 import sys
 
 import aiohttp
+import pytest
+
+pytestmark = pytest.mark.process
 
 
 async def test_entry_point_serves_and_stops(session: aiohttp.ClientSession) -> None:

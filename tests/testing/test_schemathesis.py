@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 from openprovider_ssl.testing import ERRORS
 from openprovider_ssl.testing._spec import SPEC_FILES
 
+pytestmark = pytest.mark.process
+
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import response_schema_conformance  # noqa: E402

@@ -31,6 +31,8 @@ from openprovider_ssl.limits._pacing import AdaptiveRate
 from openprovider_ssl.limits._redis.backend import RedisLimits
 from openprovider_ssl.testing import FakeOpenprovider
 
+pytestmark = pytest.mark.process
+
 MakeLimits = Callable[..., Limits]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = [pytest.mark.integration, pytest.mark.process]
+
 RATE = 20
 WORKERS = 4
 IDENTICAL_LIMIT = 10
