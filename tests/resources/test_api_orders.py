@@ -166,7 +166,7 @@ async def test_list_pages_through_every_order(client: op.Client, http: aiorespon
 async def test_list_sends_every_filter_and_sort_key(client: op.Client, http: aioresponses) -> None:
     http.get(ORDERS_URL, callback=paged(1), repeat=True)
     listing = client.orders.list(
-        status=["ACT", op.OrderStatus.REQ, "pai"],
+        status=["ACT", op.OrderStatus.REQ, "pai"],  # type: ignore[list-item]  # lower case is upper-cased
         common_name_pattern="*.example.com",
         contact_handle="XY012345-NL",
         show_expiring=True,
