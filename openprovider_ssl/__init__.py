@@ -47,7 +47,7 @@ from .journal import (
     SqliteJournal,
 )
 from .journal._renewal import PendingRenewal, ReconcileReport
-from .limits._budgets import RetryQuota
+from .limits._budgets import RetryBudget
 from .limits._front import Limits
 from .limits._redis.backend import RedisLimits
 from .models import (
@@ -175,9 +175,9 @@ __all__ = [
     "RenewalPendingError",
     "Renewed",
     "ResponseError",
+    "RetryBudget",
     "RetryBudgetExhaustedError",
     "RetryPolicy",
-    "RetryQuota",
     "ServerError",
     "SignatureHashAlgorithm",
     "SoftwareId",

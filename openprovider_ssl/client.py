@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,7 @@ from .errors import (
 )
 from .journal import MemoryJournal, RenewalJournal
 from .limits._front import Limits
+from .limits._rules import MaintenanceDeadline
 from .models import DEFAULT_RENEWAL_WINDOW_DAYS, LoginData
 from .models._orders import renewal_window
 from .retry import RetryPolicy
@@ -83,6 +84,13 @@ class Client:
     Set it to what your account allows: a wider window than the server's only earns refusals
     (code 10004), never a charge.
 
+    ``clock`` and ``sleep`` are the time the client runs on: every wait it makes goes through
+    ``sleep`` and is measured on ``clock`` (the maintenance pause, rate pacing, Retry-After
+    holds, retries, the read-back after an uncertain renew), so a test injects them once, here.
+    The client gives them to the ``Limits`` it builds; given ``limits=``, it runs on that
+    ``Limits``' clock and sleep, and a different ``clock`` or ``sleep`` here is a
+    ``ValidationError`` (one client, one clock).
+
     ``Client.from_env()`` reads the same settings from ``OPENPROVIDER_*`` variables, secrets
     also from files (``OPENPROVIDER_TOKEN_FILE``, ``OPENPROVIDER_PASSWORD_FILE``).
     """
@@ -103,6 +111,8 @@ class Client:
         login_ip: str = "0.0.0.0",
         journal: RenewalJournal | None = None,
         renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._renewal_window = renewal_window(renewal_window_days)
         if token is not None and (username is not None or password is not None):
@@ -159,10 +169,8 @@ class Client:
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
         self._retry_policy = retry if retry is not None else RetryPolicy()
-        self._limits = (
-            limits
-            if limits is not None
-            else Limits.for_base_url(self._base_url, max_hold=self._retry_policy.max_wait)
+        self._limits = _limits_on_one_clock(
+            limits, self._base_url, self._retry_policy, clock=clock, sleep=sleep
         )
         self._transport = Transport(
             self._base_url,
@@ -210,7 +218,8 @@ class Client:
     @property
     def limits(self) -> Limits:
         """``Limits``: the client-wide limits every call passes (rate, identical-call budget,
-        maintenance pause); ``RedisLimits`` shares them between processes."""
+        maintenance pause); ``RedisLimits`` shares them between processes. The client runs on
+        its limits' clock and sleep (``limits.clock``, ``limits.sleep``)."""
         return self._limits
 
     @limits.setter
@@ -305,52 +314,65 @@ class Client:
         """
         stats = self._stats
         stats.calls += 1
-        budget = self._limits.retry_budget
+        limits = self._limits
+        budget = limits.retry_budget
+        policy = self._retry_policy
+        # When this call stops waiting for maintenance to end, in the pause and between tries.
+        patience = MaintenanceDeadline(policy.maintenance_timeout)
         try:
-            value = await self._attempt(request, result)
+            value = await self._attempt(request, result, patience)
         except OpenproviderError as first:
 
             async def again() -> T:
                 stats.retries += 1
-                return await self._attempt(request, result)
+                return await self._attempt(request, result, patience)
 
             return await retry.after_failure(
-                self._retry_policy,
+                policy,
                 again,
                 first,
                 operation=request.operation,
                 idempotent=request.idempotent,
                 budget=budget,
+                clock=limits.clock,
+                sleep=limits.sleep,
+                patience=patience,
             )
         if budget is not None:
             budget.deposit()
         return value
 
-    def _attempt(self, request: Request, result: type[T]) -> Awaitable[T]:
+    def _attempt(
+        self, request: Request, result: type[T], patience: MaintenanceDeadline
+    ) -> Awaitable[T]:
         """One attempt. With the token at hand (a fixed token, or a call that needs none) it is
         ``_send`` itself: no extra coroutine on the hot path."""
         if not request.authenticated:
-            return self._send(request, None, result)
+            return self._send(request, None, result, patience)
         token = self._auth.fixed
         if token is not None:
-            return self._send(request, token, result)
-        return self._attempt_logged_in(request, result)
+            return self._send(request, token, result, patience)
+        return self._attempt_logged_in(request, result, patience)
 
-    async def _attempt_logged_in(self, request: Request, result: type[T]) -> T:
+    async def _attempt_logged_in(
+        self, request: Request, result: type[T], patience: MaintenanceDeadline
+    ) -> T:
         token = await self._auth.token(self._login)
         try:
-            return await self._send(request, token, result)
+            return await self._send(request, token, result, patience)
         except AuthenticationError:
             if not self._auth.can_refresh:
                 raise
             logger.debug("%s: token refused; logging in again once", request.operation)
             token = await self._auth.refresh(token, self._login)
-            return await self._send(request, token, result)
+            return await self._send(request, token, result, patience)
 
-    async def _send(self, request: Request, token: str | None, result: type[T]) -> T:
+    async def _send(
+        self, request: Request, token: str | None, result: type[T], patience: MaintenanceDeadline
+    ) -> T:
         limits = self._limits
         if not limits.admit(request):
-            await limits.acquire(request)
+            await limits.acquire(request, patience)
         self._stats.requests += 1
         # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is
         # answered, with the status or the error and the time.
@@ -400,6 +422,38 @@ class Client:
             sensitive=True,
         )
         return await self._execute(request, LoginData)
+
+
+def _limits_on_one_clock(
+    limits: Limits | None,
+    base_url: str,
+    policy: RetryPolicy,
+    *,
+    clock: Callable[[], float] | None,
+    sleep: Callable[[float], Awaitable[None]] | None,
+) -> Limits:
+    """The client's limits, which carry the one clock and sleep the client runs on: built on
+    ``clock`` and ``sleep`` (real time when not given), or the given ``limits`` if they run on
+    the same time (a ``ValidationError`` if not: a client never runs on two clocks)."""
+    for name, given in (("clock", clock), ("sleep", sleep)):
+        if given is not None and not callable(given):
+            raise ValidationError(name, f"must be a callable, got {type(given).__name__}")
+    if limits is None:
+        time_given: dict[str, Any] = {}
+        if clock is not None:
+            time_given["clock"] = clock
+        if sleep is not None:
+            time_given["sleep"] = sleep
+        return Limits.for_base_url(base_url, max_hold=policy.max_wait, **time_given)
+    for name, given, own in (("clock", clock, limits.clock), ("sleep", sleep, limits.sleep)):
+        if given is not None and given != own:
+            raise ValidationError(
+                name,
+                f"differs from the {name} of the limits given: a client runs on one clock, its "
+                f"limits'; give clock= and sleep= to Limits(...) only (or to the Client, "
+                f"without limits=)",
+            )
+    return limits
 
 
 def _secret_from_env(env: Mapping[str, str], name: str) -> str | None:

@@ -6,7 +6,6 @@ retry machinery; tenacity takes over only after a failure worth retrying.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
@@ -34,10 +33,16 @@ class RetryPolicy:
     """How the client retries failures that are safe to retry.
 
     ``attempts`` counts every attempt, the first included, for ordinary failures (HTTP 5xx,
-    3006, 429/4007, connection errors). Maintenance is counted apart: the client keeps waiting
-    ``maintenance_wait`` between tries for up to ``maintenance_timeout`` seconds. No single wait
-    is longer than ``max_wait``; a ``Retry-After`` above it is not waited for but raised.
-    ``sleep`` and ``random`` are injectable so tests take milliseconds.
+    3006, 429/4007, connection errors). Maintenance is counted apart: a call waits for it to
+    end, in the client-wide maintenance pause and ``maintenance_wait`` between its tries, for
+    up to ``maintenance_timeout`` seconds from the first maintenance it meets; it then fails
+    with ``MaintenanceError``. No single wait is longer than ``max_wait``; a ``Retry-After``
+    above it is not waited for but raised. ``readback_delay``: how long after an uncertain
+    renew its order is read back.
+
+    A policy is configuration only, so one can be shared by many clients: the waits go
+    through the client's sleep and are measured on its clock (``Client(clock=..., sleep=...)``).
+    ``random`` (the jitter) is injectable so tests are predictable.
     """
 
     attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
@@ -47,9 +52,6 @@ class RetryPolicy:
     maintenance_wait: float = attrs.field(default=1.0, validator=_positive)
     maintenance_timeout: float = attrs.field(default=600.0, validator=_positive)
     readback_delay: float = attrs.field(default=2.0, validator=_positive)
-    sleep: Callable[[float], Awaitable[None]] = attrs.field(
-        default=asyncio.sleep, repr=False, eq=False
-    )
     random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
 
     @classmethod
@@ -72,15 +74,16 @@ class RetryPolicy:
         # "Equal jitter": half fixed, half random, so many workers do not retry in step.
         return base / 2 + self.random() * base / 2
 
-    def _exhausted(self, error: OpenproviderError, ordinary: int, maintenance: int) -> bool:
-        if isinstance(error, MaintenanceError):
-            if self.maintenance_wait == 0:
-                return maintenance > self.attempts
-            return maintenance * self.maintenance_wait > self.maintenance_timeout
-        return ordinary >= self.attempts
+
+class _Deadline(Protocol):
+    """When a call stops waiting for maintenance to end (``limits.MaintenanceDeadline``)."""
+
+    def start(self, now: float) -> float:
+        """Start counting at ``now`` unless counting already; the deadline."""
+        ...
 
 
-class RetryBudget(Protocol):
+class _Budget(Protocol):
     """A client-wide bucket that retries draw from and successes refill."""
 
     def withdraw(self, error: OpenproviderError) -> bool: ...
@@ -95,11 +98,16 @@ async def after_failure(
     *,
     operation: str,
     idempotent: bool,
-    budget: RetryBudget | None,
+    budget: _Budget | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    patience: _Deadline,
 ) -> T:
     """Retry ``attempt`` under tenacity, after a first attempt failed with ``first``.
 
-    Raises ``first`` at once when it is not worth retrying.
+    Raises ``first`` at once when it is not worth retrying. Every wait goes through ``sleep``;
+    maintenance is retried while the next try would start before ``patience`` runs out (on
+    ``clock``), the same deadline that bounds the call's waits in the maintenance pause.
     """
     ordinary = maintenance = 0
 
@@ -109,11 +117,20 @@ async def after_failure(
             return None
         if isinstance(error, MaintenanceError):
             maintenance += 1
+            now = clock()
+            deadline = patience.start(now)
+            # Without a wait between tries only the attempts bound them (a clock that never
+            # moves must not retry for ever).
+            if policy.maintenance_wait == 0 and maintenance > policy.attempts:
+                return None
+            wait = policy.wait_for(error, ordinary + maintenance)
+            if wait is None or now + wait > deadline:
+                return None
         else:
             ordinary += 1
-        if policy._exhausted(error, ordinary, maintenance):
-            return None
-        wait = policy.wait_for(error, ordinary + maintenance)
+            if ordinary >= policy.attempts:
+                return None
+            wait = policy.wait_for(error, ordinary + maintenance)
         if wait is not None and budget is not None and not budget.withdraw(error):
             raise RetryBudgetExhaustedError(error) from error
         return wait
@@ -122,7 +139,7 @@ async def after_failure(
     if planned is None:
         raise first
     _log_retry(operation, first, planned)
-    await policy.sleep(planned)
+    await sleep(planned)
 
     def should_retry(state: tenacity.RetryCallState) -> bool:
         nonlocal planned
@@ -145,7 +162,7 @@ async def after_failure(
         retry=should_retry,
         wait=wait,
         stop=tenacity.stop_never,
-        sleep=policy.sleep,
+        sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

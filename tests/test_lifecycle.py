@@ -71,11 +71,11 @@ def make_client(fake: FakeOpenprovider, *, login: bool = True, **options: Any) -
     options.setdefault(
         "retry",
         op.RetryPolicy(
-            initial_wait=0.005, maintenance_wait=0.02, readback_delay=0.005, sleep=quick
+            initial_wait=0.005, maintenance_wait=0.02, maintenance_timeout=5.0, readback_delay=0.005
         ),
     )
     options.setdefault(
-        "limits", Limits(maintenance_probe_interval=0.02, maintenance_timeout=5.0, adaptive=False)
+        "limits", Limits(maintenance_probe_interval=0.02, adaptive=False, sleep=quick)
     )
     return op.Client(base_url=fake.url, timeout=5.0, **credentials, **options)
 

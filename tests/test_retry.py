@@ -122,7 +122,6 @@ async def test_backoff_grows_exponentially_until_the_attempts_are_spent(
         initial_wait=1.0,
         multiplier=3.0,
         max_wait=20.0,
-        sleep=sleeps,
         random=lambda: 1.0,
     )
     api.error("GET", GET, 1, status=502, desc="Bad gateway", repeat=True)
@@ -190,21 +189,22 @@ async def test_retry_after_above_max_wait_is_not_waited_for(
 
 
 async def test_a_later_call_does_not_sleep_out_a_retry_after_above_the_cap(
-    make_client: Callable[..., op.Client], api: Api, sleeps: Sleeps, limit_sleeps: Sleeps
+    make_client: Callable[..., op.Client], api: Api, sleeps: Sleeps, vtime: VirtualTime
 ) -> None:
     # The first call raises rather than wait 45 s; the next must not wait them out in the
     # client-wide hold either: it fails at once, with nothing sent.
-    policy = op.RetryPolicy(max_wait=8.0, sleep=sleeps, random=lambda: 0.0)
+    policy = op.RetryPolicy(max_wait=8.0, random=lambda: 0.0)
     api.error("GET", GET, 4007, status=429, desc="Excessive use", headers={"Retry-After": "45"})
     async with make_client(
-        retry=policy, limits=op.Limits(max_hold=policy.max_wait, sleep=limit_sleeps)
+        retry=policy,
+        limits=op.Limits(max_hold=policy.max_wait, clock=vtime.clock, sleep=sleeps),
     ) as client:
         with pytest.raises(op.RateLimitError):
             await client.orders.get(ORDER)
         with pytest.raises(op.RateLimitError) as caught:
             await client.orders.get(ORDER)
     assert caught.value.retry_after is not None and caught.value.retry_after > 8.0
-    assert sleeps.waits == [] and limit_sleeps.waits == []
+    assert sleeps.waits == []
     assert len(api.calls) == 1
 
 
@@ -223,7 +223,6 @@ async def test_maintenance_retries_are_bounded_by_maintenance_timeout(
         attempts=2,
         maintenance_wait=10.0,
         maintenance_timeout=30.0,
-        sleep=sleeps,
         random=lambda: 1.0,
     )
     maintenance(api, repeat=True)
@@ -241,7 +240,7 @@ async def test_maintenance_retries_are_bounded_by_maintenance_timeout(
 async def test_no_maintenance_retry_when_the_timeout_is_zero(
     make_client: Callable[..., op.Client], api: Api, sleeps: Sleeps
 ) -> None:
-    policy = op.RetryPolicy(maintenance_timeout=0.0, sleep=sleeps)
+    policy = op.RetryPolicy(maintenance_timeout=0.0)
     maintenance(api, repeat=True)
     async with make_client(retry=policy) as client:
         with pytest.raises(op.MaintenanceError):

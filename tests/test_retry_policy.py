@@ -123,14 +123,23 @@ def test_nonsense_settings_are_refused(kwargs: dict[str, float]) -> None:
 
 
 def test_the_policy_is_frozen_and_its_repr_shows_settings_only() -> None:
-    async def my_sleep(seconds: float) -> None: ...
+    def my_random() -> float:
+        return 0.5
 
-    custom = op.RetryPolicy(attempts=2, sleep=my_sleep)
+    custom = op.RetryPolicy(attempts=2, random=my_random)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         custom.attempts = 5  # type: ignore[misc]
     assert "attempts=2" in repr(custom)
-    assert "my_sleep" not in repr(custom) and "sleep=" not in repr(custom)
-    assert op.RetryPolicy(attempts=2) == custom  # the sleep does not take part in equality
+    assert "my_random" not in repr(custom) and "random=" not in repr(custom)
+    assert op.RetryPolicy(attempts=2) == custom  # the jitter does not take part in equality
+
+
+def test_the_policy_is_configuration_only_its_time_is_the_clients() -> None:
+    async def my_sleep(seconds: float) -> None: ...
+
+    # The sleep moved to Client(sleep=...): a policy holds no time and can be shared.
+    with pytest.raises(TypeError, match="sleep"):
+        op.RetryPolicy(sleep=my_sleep)  # type: ignore[call-arg]
 
 
 # --- parsing Retry-After -----------------------------------------------------------------

@@ -49,14 +49,14 @@ async def no_wait(seconds: float) -> None:
 
 def quick_policy() -> op.RetryPolicy:
     return op.RetryPolicy(
-        initial_wait=0.001, maintenance_wait=0.001, readback_delay=0.001, sleep=no_wait
+        initial_wait=0.001, maintenance_wait=0.001, maintenance_timeout=1.0, readback_delay=0.001
     )
 
 
 def quick_limits() -> Limits:
     # Not adaptive: the fake throttles at random whatever the pace, and the adaptive rate
     # would slow this test from one second to thirty (see the soak for the figures).
-    return Limits(maintenance_probe_interval=0.01, maintenance_timeout=1.0, adaptive=False)
+    return Limits(maintenance_probe_interval=0.01, adaptive=False)
 
 
 async def attempt(watch: SecretWatch, call: Awaitable[Any]) -> None:
@@ -215,8 +215,8 @@ async def test_a_server_echoing_the_credentials_gets_them_shown_nowhere(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1beta"
     try:
-        policy = op.RetryPolicy(attempts=2, maintenance_timeout=0.0, sleep=no_wait)
-        limits = Limits(maintenance_timeout=0.0)
+        policy = op.RetryPolicy(attempts=2, maintenance_timeout=0.0)
+        limits = Limits(sleep=no_wait)
         client = op.Client(
             username=USERNAME, password=PASSWORD, base_url=url, retry=policy, limits=limits
         )

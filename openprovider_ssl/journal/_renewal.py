@@ -21,7 +21,7 @@ import attrs
 
 from .._protocol.messages import Request
 from ..errors import APIError, OpenproviderError, OutcomeUnknownError
-from ..limits._front import SendMark, send_mark
+from ..limits._front import Limits, SendMark, send_mark
 from ..models import Order, Renewed
 from ..retry import RetryPolicy
 from . import ClaimRecord, Event, RenewalJournal
@@ -42,13 +42,17 @@ T = TypeVar("T")
 
 class RenewingClient(Protocol):
     """What the renewal safety needs from a client (``Client`` has it): its journal, its
-    retry policy (the read-back's delay and sleep), and a way to send one request."""
+    retry policy (the read-back's delay), its limits (whose sleep the read-back waits with),
+    and a way to send one request."""
 
     @property
     def journal(self) -> RenewalJournal: ...
 
     @property
     def retry_policy(self) -> RetryPolicy: ...
+
+    @property
+    def limits(self) -> Limits: ...
 
     async def _execute(self, request: Request, result: type[T]) -> T: ...
 
@@ -89,7 +93,7 @@ async def renew(
         if not error.may_have_been_applied:
             await journal.settle(claim, _settlement(error), error=_described(error))
             raise
-        order = await _read_back(client.retry_policy, orders, order_id, known_expiration, error)
+        order = await _read_back(client, orders, order_id, known_expiration, error)
         expiration = order.expiration_date if order is not None else None
         if (
             known_expiration is not None
@@ -125,7 +129,7 @@ def _moved(order: Order | None, before: datetime | None) -> bool:
 
 
 async def _read_back(
-    policy: RetryPolicy,
+    client: RenewingClient,
     orders: OrderReader,
     order_id: int,
     known_expiration: datetime | None,
@@ -135,13 +139,14 @@ async def _read_back(
     ``known_expiration`` to compare with (nothing could be confirmed) or when the read fails."""
     if known_expiration is None:
         return None
+    delay = client.retry_policy.readback_delay
     logger.debug(
         "renew of order %d may have been applied (%s); reading it back in %.2f s",
         order_id,
         cause,
-        policy.readback_delay,
+        delay,
     )
-    await policy.sleep(policy.readback_delay)
+    await client.limits.sleep(delay)
     try:
         return await orders.get(order_id)
     except OpenproviderError as error:

@@ -1,4 +1,4 @@
-"""The two budgets of ``Limits``: Openprovider's identical-call budget and the retry quota."""
+"""The two budgets of ``Limits``: Openprovider's identical-call budget and the retry budget."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..errors import (
     TransportError,
 )
 
-__all__ = ["IdenticalCallBudget", "RetryQuota"]
+__all__ = ["IdenticalCallBudget", "RetryBudget"]
 
 _BITS = 14
 _WIDTH = 1 << _BITS
@@ -100,8 +100,8 @@ class IdenticalCallBudget:
         return self.window
 
 
-class RetryQuota:
-    """botocore's retry quota: a bucket that retries draw from and successes refill.
+class RetryBudget:
+    """botocore's retry budget: a bucket that retries draw from and successes refill.
 
     A retry after a server error costs ``retry_cost``, after a timeout or a connection error
     ``timeout_cost``; every successful call puts ``refill`` back, up to ``capacity``. When a
@@ -121,7 +121,7 @@ class RetryQuota:
             ("refill", refill),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"RetryQuota {name} must be an integer >= 0, got {value!r}")
+                raise ValueError(f"RetryBudget {name} must be an integer >= 0, got {value!r}")
         self.capacity = capacity
         self.retry_cost = retry_cost
         self.timeout_cost = timeout_cost
@@ -129,7 +129,7 @@ class RetryQuota:
         self.available = capacity
 
     def __repr__(self) -> str:
-        return f"RetryQuota(available={self.available}, capacity={self.capacity})"
+        return f"RetryBudget(available={self.available}, capacity={self.capacity})"
 
     def withdraw(self, error: OpenproviderError) -> bool:
         """Pay for one retry after ``error``; False if the quota cannot pay (do not retry)."""

@@ -22,13 +22,12 @@ import math
 
 from ..errors import MaintenanceError
 from ._pacing import Clock, Sleep
+from ._rules import PROBE_LEASE, MaintenanceDeadline, timed_out
 
-__all__ = ["PROBE_LEASE", "MaintenancePause", "timed_out"]
+__all__ = ["FIRST_PROBE_INTERVAL", "QUIET_AFTER", "MaintenancePause"]
 
 logger = logging.getLogger("openprovider_ssl")
 
-#: A probe that neither answered nor finished within this long no longer blocks the next one.
-PROBE_LEASE = 60.0
 #: The spacing of the first probes of a pause; it doubles up to the configured interval.
 FIRST_PROBE_INTERVAL = 1.0
 #: A pause beginning this soon after the last one ended is not warned about again.
@@ -40,15 +39,12 @@ class MaintenancePause:
 
     Waiters sleep on an event. Exactly one of them, the timer, also sleeps until the next
     probe is due; it then becomes the probe itself and wakes the others so that one of them
-    takes over the timer. A waiter gives up after ``timeout`` seconds (None: never) with the
+    takes over the timer. A waiter gives up at its call's ``MaintenanceDeadline`` with the
     pause's ``MaintenanceError``, marked not to be retried.
     """
 
-    def __init__(
-        self, probe_interval: float, timeout: float | None, clock: Clock, sleep: Sleep
-    ) -> None:
+    def __init__(self, probe_interval: float, clock: Clock, sleep: Sleep) -> None:
         self.probe_interval = probe_interval
-        self.timeout = timeout
         self.active = False
         self.error: MaintenanceError | None = None
         self.since = 0.0
@@ -143,10 +139,11 @@ class MaintenancePause:
             self._probe = None
             self._notify()
 
-    async def wait(self) -> None:
-        """Return once the caller may send: the pause is over, or it is now the probe."""
+    async def wait(self, patience: MaintenanceDeadline | None) -> None:
+        """Return once the caller may send: the pause is over, or it is now the probe; raise
+        the pause's error, not to be retried, once ``patience`` runs out (None: never)."""
         me = asyncio.current_task()
-        deadline = math.inf if self.timeout is None else self._clock() + self.timeout
+        deadline = math.inf if patience is None else patience.start(self._clock())
         while self.active:
             now = self._clock()
             probe = self._probe
@@ -163,8 +160,8 @@ class MaintenancePause:
                 self._interval = min(self._interval * 2, self.probe_interval)
                 return
             if now >= deadline:
-                assert self.error is not None and self.timeout is not None
-                raise timed_out(self.error, self.timeout)
+                assert self.error is not None and patience is not None
+                raise timed_out(self.error, patience.timeout)
             due = self._next_probe if probe is None else self._probe_since + PROBE_LEASE
             await self._wait(min(due, deadline) - now)
 
@@ -195,20 +192,3 @@ class MaintenancePause:
         event, self._event = self._event, None
         if event is not None:
             event.set()
-
-
-def timed_out(cause: MaintenanceError, timeout: float) -> MaintenanceError:
-    """The error a caller gets after waiting ``timeout`` seconds in a pause: not retried."""
-    error = MaintenanceError(
-        cause.code,
-        cause.desc,
-        data=cause.data,
-        http_status=cause.http_status,
-        maintenance=True,
-    )
-    error.transient = False
-    error.add_note(
-        f"gave up after waiting {timeout:g} s for Openprovider's maintenance to end "
-        "(Limits(maintenance_timeout=...)); not retried"
-    )
-    return error

@@ -10,73 +10,14 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
 
-__all__ = [
-    "WINDOW",
-    "WINDOW_MARGIN",
-    "AdaptiveRate",
-    "ArrivalLog",
-    "Pacer",
-    "Unanswered",
-    "ceiling_shape",
-]
+from ._rules import WINDOW, WINDOW_MARGIN, Adaptive, Unanswered, ceiling_shape
 
-#: The server counts a request when it arrives, a little after it leaves the limiter: each
-#: request is assumed to arrive up to this long after it left (more if its answer shows it was
-#: slow to get out), so that ``rate + 1`` requests never land in one second as the server counts
-#: them. It costs 0.2% of the throughput.
-WINDOW_MARGIN = 0.002
-#: A ceiling of R paces R requests per this many seconds.
-WINDOW = 1.0 + WINDOW_MARGIN
-#: The most one slow request may push the next window back.
-MAX_EXCESS = 0.1
-#: Above this many requests per second the ceiling is kept by pacing alone, without a log.
-MAX_LOGGED_RATE = 10_000
-#: A Retry-After longer than this blocks the client only this long; the next answer says more.
-MAX_SHARED_BLOCK = 60.0
+__all__ = ["AdaptiveRate", "ArrivalLog", "Clock", "Pacer", "Sleep"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-Sent = TypeVar("Sent", bound=Sequence[Any])
-
-
-def ceiling_shape(ceiling: float | None, burst: int) -> tuple[int, int]:
-    """How a ``ceiling`` (requests per second; None: none) is kept: the most requests a log
-    lets reach the server in one second (0: no log) and the burst it allows."""
-    if ceiling is None:
-        return 0, max(1, burst)
-    cap = max(1, math.floor(ceiling))
-    return (cap if cap <= MAX_LOGGED_RATE else 0), max(1, min(burst, cap))
-
-
-class Unanswered(Generic[Sent]):
-    """Requests that left and are not answered yet, by task (``sent[0]``: when one left), and
-    the usual latency of the answers, which tells how late a slow request reached the server.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.sent: dict[object, Sent] = {}
-        self._most = 2 * limit + 64
-        # The usual latency (a moving average); 0 at first, so the first requests of a run
-        # (new connections) are assumed to have arrived as late as they were answered.
-        self._usual = 0.0
-
-    def left(self, key: object, sent: Sent) -> None:
-        pending = self.sent
-        pending[key] = sent
-        if len(pending) > self._most:
-            # Requests that never answered (cancelled): forget them once they are old.
-            horizon = sent[0] - 2.0
-            self.sent = {k: s for k, s in pending.items() if s[0] > horizon}
-
-    def late(self, latency: float) -> float:
-        """Learn one answer's ``latency``; how long after leaving its request may have reached
-        the server, when longer than ``WINDOW_MARGIN`` (at most ``MAX_EXCESS``), else 0."""
-        excess = latency - self._usual
-        self._usual += excess * 0.05
-        return min(excess, MAX_EXCESS) if excess > WINDOW_MARGIN else 0.0
 
 
 class ArrivalLog:
@@ -194,7 +135,7 @@ class Pacer:
             self.log.take(now, asyncio.current_task())
 
 
-class AdaptiveRate:
+class AdaptiveRate(Adaptive):
     """botocore's adaptive retry mode: CUBIC congestion control of the send rate.
 
     Every request sent feeds a smoothed measure of the rate the client achieves (not while a
@@ -210,15 +151,6 @@ class AdaptiveRate:
     server's limit throttles many requests at once, while a few scattered 429s say little
     about the pace. Every 429 is still honoured, since its Retry-After holds every caller.
     """
-
-    BETA = 0.7
-    SCALE = 0.4
-    MIN_RATE = 0.5
-    BUCKET = 0.5
-    SMOOTHING = 0.8
-    CUT_WINDOW = 2.0
-    CUT_SHARE = 0.1
-    CUT_MIN = 2
 
     def __init__(self, clock: Clock) -> None:
         self.rate: float | None = None

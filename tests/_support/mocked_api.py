@@ -24,7 +24,6 @@ from aioresponses import aioresponses
 from multidict import CIMultiDict
 
 import openprovider_ssl as op
-from openprovider_ssl.limits._front import Limits
 
 BASE = "https://api.test/v1beta"
 TOKEN = "tok-3c8f5e0b-SECRET"
@@ -267,34 +266,32 @@ def vtime() -> VirtualTime:
 
 @pytest.fixture
 def sleeps(vtime: VirtualTime) -> Sleeps:
-    """The retry policy's sleep."""
+    """The client's sleep: every wait it makes (retries, the maintenance pause, pacing,
+    Retry-After holds, the read-back) goes through it."""
     return Sleeps(vtime)
 
 
 @pytest.fixture
-def limit_sleeps(vtime: VirtualTime) -> Sleeps:
-    """The client-wide limits' sleep (maintenance pause, Retry-After block), kept apart."""
-    return Sleeps(vtime)
-
-
-@pytest.fixture
-def policy(sleeps: Sleeps) -> op.RetryPolicy:
+def policy() -> op.RetryPolicy:
     # random() == 0 makes every jittered wait exactly half its base: waits are predictable.
-    return op.RetryPolicy(sleep=sleeps, random=lambda: 0.0)
+    return op.RetryPolicy(random=lambda: 0.0)
 
 
 @pytest.fixture
 def make_client(
-    api: Api, policy: op.RetryPolicy, vtime: VirtualTime, limit_sleeps: Sleeps
+    api: Api, policy: op.RetryPolicy, vtime: VirtualTime, sleeps: Sleeps
 ) -> Callable[..., op.Client]:
-    """A client on the mocked API whose every wait is virtual; keyword arguments override."""
+    """A client on the mocked API whose every wait is virtual; keyword arguments override
+    (given ``limits=``, the client runs on their clock and sleep)."""
 
     def make(*args: Any, **kwargs: Any) -> op.Client:
         if not args and "username" not in kwargs and "token" not in kwargs:
             args = (TOKEN,)
         kwargs.setdefault("base_url", BASE)
         kwargs.setdefault("retry", policy)
-        kwargs.setdefault("limits", Limits(clock=vtime.clock, sleep=limit_sleeps))
+        if "limits" not in kwargs:
+            kwargs.setdefault("clock", vtime.clock)
+            kwargs.setdefault("sleep", sleeps)
         return op.Client(*args, **kwargs)
 
     return make

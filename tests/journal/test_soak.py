@@ -84,10 +84,7 @@ def soak_client(fake: Any, journal: op.RenewalJournal | None = None) -> op.Clien
         maintenance_timeout=120.0,
         readback_delay=0.01,
     )
-    limits = Limits(
-        maintenance_probe_interval=0.05,
-        maintenance_timeout=120.0,
-    )
+    limits = Limits(maintenance_probe_interval=0.05)
     return op.Client(
         username=fake.username,
         password=fake.password,

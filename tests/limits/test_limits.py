@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,8 +27,9 @@ from openprovider_ssl.errors import (
     TransportError,
 )
 from openprovider_ssl.limits._budgets import IdenticalCallBudget
-from openprovider_ssl.limits._front import Limits, RetryQuota, SendMark, send_mark
+from openprovider_ssl.limits._front import Limits, RetryBudget, SendMark, send_mark
 from openprovider_ssl.limits._maintenance import FIRST_PROBE_INTERVAL
+from openprovider_ssl.limits._rules import MaintenanceDeadline
 from openprovider_ssl.retry import RetryPolicy
 
 T = TypeVar("T")
@@ -318,14 +320,24 @@ async def with_retries(
     attempt: Callable[[], Awaitable[None]],
     *,
     idempotent: bool,
-    budget: retry.RetryBudget | None,
+    budget: RetryBudget | None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """What the client does with each call: one attempt, then the policy after a failure."""
     try:
         await attempt()
     except OpenproviderError as first:
         await retry.after_failure(
-            policy, attempt, first, operation="Test", idempotent=idempotent, budget=budget
+            policy,
+            attempt,
+            first,
+            operation="Test",
+            idempotent=idempotent,
+            budget=budget,
+            clock=clock,
+            sleep=sleep,
+            patience=MaintenanceDeadline(policy.maintenance_timeout),
         )
     else:
         if budget is not None:
@@ -353,9 +365,7 @@ async def test_maintenance_pauses_every_caller_and_probes_one_at_a_time() -> Non
     vt = VirtualTime()
     limits = vt.limits(maintenance_probe_interval=5.0)
     api = FakeApi(vt, limits, start=1.0, end=31.0)
-    policy = RetryPolicy(
-        attempts=3, maintenance_wait=2.0, maintenance_timeout=600.0, sleep=vt.sleep
-    )
+    policy = RetryPolicy(attempts=3, maintenance_wait=2.0, maintenance_timeout=600.0)
     finished: list[float] = []
 
     async def worker(w: int) -> None:
@@ -365,7 +375,14 @@ async def test_maintenance_pauses_every_caller_and_probes_one_at_a_time() -> Non
             async def attempt(request: Request = request) -> None:
                 await api.call(request)
 
-            await with_retries(policy, attempt, idempotent=False, budget=limits.retry_budget)
+            await with_retries(
+                policy,
+                attempt,
+                idempotent=False,
+                budget=limits.retry_budget,
+                clock=vt.clock,
+                sleep=vt.sleep,
+            )
         finished.append(vt.now)
 
     await vt.run(asyncio.gather(*(worker(w) for w in range(50))))
@@ -376,7 +393,7 @@ async def test_maintenance_pauses_every_caller_and_probes_one_at_a_time() -> Non
     assert max_in_window([t for t in during if t >= 10.0], 5.0) <= 2
     assert len(finished) == 50
     assert not limits.paused
-    assert limits._pause.pauses == 1
+    assert limits._local.pause.pauses == 1
     assert min(finished) >= 31.0
     assert max(finished) < 45.0
 
@@ -427,13 +444,13 @@ async def test_a_cancelled_probe_lets_the_next_one_go() -> None:
 
 async def test_a_waiter_gives_up_after_the_maintenance_timeout() -> None:
     vt = VirtualTime()
-    limits = vt.limits(maintenance_probe_interval=5.0, maintenance_timeout=12.0)
+    limits = vt.limits(maintenance_probe_interval=5.0)
     limits.record(renew(1), maintenance())
 
     async def failing_probe() -> None:
         while True:
             try:
-                await limits.acquire(renew(2))
+                await limits.acquire(renew(2), MaintenanceDeadline(12.0))
             except MaintenanceError:
                 return
             limits.record(renew(2), maintenance())
@@ -442,7 +459,7 @@ async def test_a_waiter_gives_up_after_the_maintenance_timeout() -> None:
 
     async def waiter() -> MaintenanceError:
         with pytest.raises(MaintenanceError) as caught:
-            await limits.acquire(renew(3))
+            await limits.acquire(renew(3), MaintenanceDeadline(12.0))
         return caught.value
 
     error = await vt.run(waiter())
@@ -552,7 +569,7 @@ async def test_adaptive_can_be_switched_off() -> None:
 
 
 def test_retry_quota_costs_and_refills() -> None:
-    quota = RetryQuota(20, retry_cost=5, timeout_cost=10, refill=1)
+    quota = RetryBudget(20, retry_cost=5, timeout_cost=10, refill=1)
     assert quota.withdraw(ServerError(3006, "unavailable", http_status=503))
     assert quota.withdraw(TransportError("timed out", sent=True))
     assert quota.available == 5
@@ -567,7 +584,7 @@ def test_retry_quota_costs_and_refills() -> None:
 
 
 async def test_an_empty_retry_budget_stops_retries() -> None:
-    limits = Limits(retry_budget=RetryQuota(5, retry_cost=5))
+    limits = Limits(retry_budget=RetryBudget(5, retry_cost=5))
     policy = RetryPolicy(attempts=5, initial_wait=0.0)
     calls = 0
 
@@ -589,8 +606,8 @@ async def test_an_empty_retry_budget_stops_retries() -> None:
 def test_retry_budget_option() -> None:
     assert Limits(retry_budget=None).retry_budget is None
     budget = Limits(retry_budget=50).retry_budget
-    assert isinstance(budget, RetryQuota) and budget.capacity == 50
-    assert isinstance(Limits().retry_budget, RetryQuota)
+    assert isinstance(budget, RetryBudget) and budget.capacity == 50
+    assert isinstance(Limits().retry_budget, RetryBudget)
 
 
 @pytest.mark.parametrize(
@@ -604,7 +621,6 @@ def test_retry_budget_option() -> None:
         {"identical_limit": 0},
         {"identical_window": 0},
         {"maintenance_probe_interval": -1},
-        {"maintenance_timeout": math.nan},
     ],
 )
 def test_invalid_options_are_refused(options: dict[str, Any]) -> None:

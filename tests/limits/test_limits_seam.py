@@ -12,6 +12,7 @@ from openprovider_ssl.errors import (
     OpenproviderError,
 )
 from openprovider_ssl.limits._front import Limits, LimitsSettings, SendMark, send_mark
+from openprovider_ssl.limits._rules import MaintenanceDeadline
 
 
 class StandIn:
@@ -25,12 +26,16 @@ class StandIn:
         self.raise_on_acquire: OpenproviderError | None = None
         self.paused = False
         self.rate: float | None = None
+        self.watching = True
 
     def bind(self, settings: LimitsSettings) -> StandIn:
         self.settings = settings
         return self
 
-    async def acquire(self, request: Request) -> bool:
+    def admit(self, request: Request) -> bool:
+        return False
+
+    async def acquire(self, request: Request, patience: MaintenanceDeadline | None) -> bool:
         if self.raise_on_acquire is not None:
             raise self.raise_on_acquire
         if self.away:

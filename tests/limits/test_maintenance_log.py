@@ -34,7 +34,7 @@ def test_a_pause_warns_when_it_begins_and_tells_its_length_when_it_ends(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="openprovider_ssl")
     clock = Clock()
-    pause = MaintenancePause(5.0, None, clock, no_sleep)
+    pause = MaintenancePause(5.0, clock, no_sleep)
     pause.begin(ERROR, clock.now)
     pause.begin(ERROR, clock.now)  # other callers meeting it: nothing more
     for _ in range(5):
@@ -50,7 +50,7 @@ def test_a_pause_soon_after_the_last_one_is_not_warned_about_again(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="openprovider_ssl")
     clock = Clock()
-    pause = MaintenancePause(5.0, None, clock, no_sleep)
+    pause = MaintenancePause(5.0, clock, no_sleep)
     for _ in range(5):
         pause.begin(ERROR, clock.now)
         clock.now += 0.5
@@ -69,7 +69,7 @@ def test_a_quiet_pause_that_lasts_is_warned_about_after_all(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="openprovider_ssl")
     clock = Clock()
-    pause = MaintenancePause(5.0, None, clock, no_sleep)
+    pause = MaintenancePause(5.0, clock, no_sleep)
     pause.begin(ERROR, clock.now)
     pause.end(clock.now + 1)
     clock.now += 2

@@ -60,7 +60,7 @@ async def test_maintenance_that_comes_and_goes_warns_once(
         async with client_for(fake) as client:
             async with client.orders.renew_many(ids, concurrency=20) as run:
                 outcomes = [o async for o in run]
-            pauses = client.limits._pause.pauses
+            pauses = client.limits._local.pause.pauses
         assert all(o.ok for o in outcomes)
     assert pauses > 3  # it did come and go
     assert len(logged(caplog, logging.WARNING)) == 1

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import openprovider_ssl as op
 from openprovider_ssl._http.transport import DEFAULT_MAX_RESPONSE_BYTES
 from openprovider_ssl.limits._front import Limits
-from openprovider_ssl.limits._pacing import MAX_SHARED_BLOCK
+from openprovider_ssl.limits._rules import MAX_SHARED_BLOCK
 
 pytestmark = pytest.mark.fuzz
 
@@ -47,23 +47,18 @@ TYPED = op.OpenproviderError
 
 
 class VirtualTime:
-    """One clock for the retry policy and the limiter; sleeping moves it and is recorded."""
+    """The client's one clock and sleep (retries and limits alike); sleeping moves it and is
+    recorded."""
 
     def __init__(self) -> None:
         self.now = 1_000.0
-        self.retry_waits: list[float] = []
-        self.limit_waits: list[float] = []
+        self.waits: list[float] = []
 
     def clock(self) -> float:
         return self.now
 
-    async def retry_sleep(self, seconds: float) -> None:
-        self.retry_waits.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    async def limit_sleep(self, seconds: float) -> None:
-        self.limit_waits.append(seconds)
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
         self.now += max(0.0, seconds)
         await asyncio.sleep(0)
 
@@ -111,9 +106,8 @@ def vtime() -> VirtualTime:
 def make_limits(vtime: VirtualTime) -> Limits:
     return Limits(
         clock=vtime.clock,
-        sleep=vtime.limit_sleep,
+        sleep=vtime.sleep,
         maintenance_probe_interval=5.0,
-        maintenance_timeout=30.0,
         retry_budget=None,
     )
 
@@ -127,7 +121,6 @@ def make_client(
         maintenance_wait=2.0,
         maintenance_timeout=20.0,
         readback_delay=1.0,
-        sleep=vtime.retry_sleep,
     )
     limits = make_limits(vtime)
     if not credentials:
@@ -355,8 +348,8 @@ async def run_one(call: Awaitable[Any]) -> BaseException | None:
 
 
 def assert_waits_within_caps(vtime: VirtualTime) -> None:
-    assert all(0 <= w <= MAX_WAIT for w in vtime.retry_waits), vtime.retry_waits
-    assert all(0 <= w <= MAX_SHARED_BLOCK + 1e-6 for w in vtime.limit_waits), vtime.limit_waits
+    cap = max(MAX_WAIT, MAX_SHARED_BLOCK) + 1e-6
+    assert all(0 <= w <= cap for w in vtime.waits), vtime.waits
 
 
 # --- the properties --------------------------------------------------------------------------
@@ -411,7 +404,7 @@ async def test_a_retry_after_beyond_the_cap_is_raised_not_waited_for(
     with pytest.raises(op.RateLimitError) as caught:
         await client.orders.get(100_001)
     assert caught.value.retry_after is not None and caught.value.retry_after > MAX_WAIT
-    assert vtime.retry_waits == []
+    assert vtime.waits == []
     assert server.requests == 1
     # The next call does not sleep out the server's block either (it is longer than the
     # limiter's max_hold): it fails at once, with nothing sent.
@@ -430,7 +423,7 @@ async def test_a_negative_or_unreadable_retry_after_is_not_a_negative_wait(
     ok = _dump({"code": 0, "data": {"id": 7}, "desc": ""})
     server.answers = [(429, {"Retry-After": retry_after}, body), (200, {}, ok)]
     assert (await client.orders.update(7, autorenew="on")).id == 7
-    assert vtime.retry_waits and all(0 <= w <= MAX_WAIT for w in vtime.retry_waits)
+    assert vtime.waits and all(0 <= w <= MAX_WAIT for w in vtime.waits)
 
 
 # --- bodies above the size cap ---------------------------------------------------------------

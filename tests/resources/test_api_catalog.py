@@ -30,11 +30,15 @@ PRODUCTS_URL = re.compile(r"^https://api\.test/v1beta/ssl/products\?")
 
 @pytest.fixture
 async def client() -> AsyncIterator[op.Client]:
-    async def sleep(seconds: float) -> None:
-        pass
+    now = [0.0]
 
-    policy = op.RetryPolicy(sleep=sleep, random=lambda: 0.0)
-    async with op.Client(token=TOKEN, base_url=BASE, retry=policy) as client:
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    policy = op.RetryPolicy(random=lambda: 0.0)
+    async with op.Client(
+        token=TOKEN, base_url=BASE, retry=policy, clock=lambda: now[0], sleep=sleep
+    ) as client:
         yield client
 
 

@@ -26,8 +26,10 @@ async def fake() -> AsyncIterator[FakeOpenprovider]:
 
 @pytest.fixture
 async def client(fake: FakeOpenprovider) -> AsyncIterator[op.Client]:
-    policy = op.RetryPolicy(sleep=no_wait, random=lambda: 0.0)
-    async with op.Client(token=fake.token, base_url=fake.url, retry=policy) as client:
+    policy = op.RetryPolicy(random=lambda: 0.0)
+    async with op.Client(
+        token=fake.token, base_url=fake.url, retry=policy, sleep=no_wait
+    ) as client:
         yield client
 
 

@@ -41,11 +41,16 @@ def waits() -> list[float]:
 
 @pytest.fixture
 async def client(waits: list[float]) -> AsyncIterator[op.Client]:
+    now = [0.0]
+
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
+        now[0] += seconds
 
-    policy = op.RetryPolicy(sleep=sleep, random=lambda: 0.0)
-    async with op.Client(token=TOKEN, base_url=BASE, retry=policy) as client:
+    policy = op.RetryPolicy(random=lambda: 0.0)
+    async with op.Client(
+        token=TOKEN, base_url=BASE, retry=policy, clock=lambda: now[0], sleep=sleep
+    ) as client:
         yield client
 
 

@@ -377,7 +377,10 @@ async def test_renew_after_maintenance_then_success_waits_in_between(
     api.ok("POST", RENEW, {"id": ORDER})
     assert await client.orders.renew(ORDER) == op.Renewed(id=ORDER)
     assert len(api.calls) == 4
-    assert sleeps.waits == [client.retry_policy.maintenance_wait / 2] * 3
+    # The client's one sleep: each retry's wait (half maintenance_wait), and the maintenance
+    # pause's waits for the next probe (1 s, then 2 s, after the one before).
+    wait = client.retry_policy.maintenance_wait / 2
+    assert sleeps.waits == [wait, wait, 1.0 - wait, wait, 2.0 - wait]
 
 
 # --- renew: never simply resent after an ambiguous failure --------------------------------
@@ -526,7 +529,7 @@ async def test_a_failed_read_back_is_outcome_unknown_and_nothing_is_resent(
 async def test_an_ambiguous_renew_is_sent_once_whatever_the_attempts(
     make_client: Callable[..., op.Client], api: Api, sleeps: Sleeps
 ) -> None:
-    policy = op.RetryPolicy(attempts=5, sleep=sleeps, random=lambda: 0.0)
+    policy = op.RetryPolicy(attempts=5, random=lambda: 0.0)
     async with make_client(retry=policy) as client:
         api.fail("POST", RENEW, TimeoutError(), repeat=True)
         api.ok("GET", GET, api.order(ORDER), repeat=True)

@@ -18,7 +18,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from .._front import LimitsSettings
+from .._backend import LimitsSettings
 from . import scripts as lua
 from .shared import RedisSharedLimiter
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._protocol.messages import Request
-from .._pacing import AdaptiveRate
+from .._rules import Adaptive
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -70,8 +70,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 _ADAPTIVE = f"""
 local function measured_rate(meter)
   local m = redis.call('HMGET', meter, 'c', 'r')
-  return math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {AdaptiveRate.BUCKET},
-                  {AdaptiveRate.MIN_RATE})
+  return math.max(tonumber(m[2]) or 0, (tonumber(m[1]) or 0) / {Adaptive.BUCKET},
+                  {Adaptive.MIN_RATE})
 end
 
 local function adaptive_ttl(calm)
@@ -86,13 +86,13 @@ local function adaptive_rate(key, meter)
   if not a[1] then return false, 0 end
   local w, k, calm = tonumber(a[1]), tonumber(a[2]), tonumber(a[4])
   local elapsed = (now - tonumber(a[3])) / 1e6
-  local target = {AdaptiveRate.SCALE} * (elapsed - k) ^ 3 + w
-  local cap = math.max(2 * measured_rate(meter), w * {AdaptiveRate.BETA})
+  local target = {Adaptive.SCALE} * (elapsed - k) ^ 3 + w
+  local cap = math.max(2 * measured_rate(meter), w * {Adaptive.BETA})
   if elapsed > k and target >= cap then
     redis.call('DEL', key)
     return false, 0
   end
-  return math.max({AdaptiveRate.MIN_RATE}, math.min(target, cap)), calm
+  return math.max({Adaptive.MIN_RATE}, math.min(target, cap)), calm
 end
 """
 
@@ -175,7 +175,7 @@ if interval > 0 then
              math.ceil((due - now) / 1000) + 1000)
 end
 if adaptive then
-  local bucket = {AdaptiveRate.BUCKET * 1e6:.0f}
+  local bucket = {Adaptive.BUCKET * 1e6:.0f}
   local index = math.floor(now / bucket)
   local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'r', 'h')
   local b, c, r = tonumber(m[1]) or index, tonumber(m[2]) or 0, tonumber(m[3]) or 0
@@ -186,7 +186,7 @@ if adaptive then
     local free = elapsed - math.min(h, elapsed)
     h = math.max(0, h - elapsed)
     if free >= 0.1 * elapsed then
-      r = c / (free / 1e6) * {AdaptiveRate.SMOOTHING} + r * (1 - {AdaptiveRate.SMOOTHING})
+      r = c / (free / 1e6) * {Adaptive.SMOOTHING} + r * (1 - {Adaptive.SMOOTHING})
     end
     b, c = index, 0
   end
@@ -232,7 +232,7 @@ if not adaptive then return {{'', 0}} end
 local current, calm = adaptive_rate(KEYS[2], KEYS[3])
 -- Several throttles within one calm period count as one.
 if current and now < calm then return {{tostring(current), 0}} end
-local window = {AdaptiveRate.CUT_WINDOW * 1e6:.0f}
+local window = {Adaptive.CUT_WINDOW * 1e6:.0f}
 redis.call('ZADD', KEYS[4], now, ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[4], math.ceil(window / 1000))
@@ -241,16 +241,16 @@ local measured = measured_rate(KEYS[3])
 -- A few scattered throttles say little about the pace: only a real share of what was sent
 -- lately cuts the rate.
 local sent = math.max(1, measured * window / 1e6)
-if throttles < {AdaptiveRate.CUT_MIN} or throttles / sent < {AdaptiveRate.CUT_SHARE} then
+if throttles < {Adaptive.CUT_MIN} or throttles / sent < {Adaptive.CUT_SHARE} then
   return {{current and tostring(current) or '', 0}}
 end
 local base = measured
 if current then base = math.min(measured, current) end
-local k = (base * (1 - {AdaptiveRate.BETA}) / {AdaptiveRate.SCALE}) ^ (1 / 3)
-local calm_until = math.max(hold, now + {AdaptiveRate.BUCKET * 1e6:.0f})
+local k = (base * (1 - {Adaptive.BETA}) / {Adaptive.SCALE}) ^ (1 / 3)
+local calm_until = math.max(hold, now + {Adaptive.BUCKET * 1e6:.0f})
 redis.call('HSET', KEYS[2], 'w', base, 'k', k, 't0', now, 'calm', calm_until)
 redis.call('PEXPIRE', KEYS[2], adaptive_ttl(calm_until))
-return {{tostring(math.max({AdaptiveRate.MIN_RATE}, base * {AdaptiveRate.BETA})), 1}}
+return {{tostring(math.max({Adaptive.MIN_RATE}, base * {Adaptive.BETA})), 1}}
 """
 )
 

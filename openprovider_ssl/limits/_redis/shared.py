@@ -2,9 +2,10 @@
 
 What each outcome of the acquire script means here: OK, the call goes; PROBE, it goes as the
 pause's single probe; WAIT, sleep (a rate slot, a Retry-After hold); PAUSED, poll until the
-pause ends or this call's ``maintenance_timeout`` passes; REFUSED, ``IdenticalCallLimitError``;
-DENIED, ``AccessDeniedError``. Redis that cannot answer means ``LimiterUnavailableError``, or
-this process's own limits for a while (``on_unavailable="local"``).
+pause ends or this call's ``RetryPolicy.maintenance_timeout`` passes; REFUSED,
+``IdenticalCallLimitError``; DENIED, ``AccessDeniedError``. Redis that cannot answer means
+``LimiterUnavailableError``, or this process's own limits for a while
+(``on_unavailable="local"``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import math
 import secrets
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..._protocol.messages import Request
 from ...errors import (
@@ -27,22 +28,24 @@ from ...errors import (
     OpenproviderError,
     RateLimitError,
 )
-from .._front import LimitsSettings
-from .._maintenance import PROBE_LEASE, timed_out
-from .._pacing import (
+from .._backend import LimitsSettings
+from .._rules import (
     MAX_EXCESS,
     MAX_SHARED_BLOCK,
+    PROBE_LEASE,
     WINDOW,
     WINDOW_MARGIN,
+    MaintenanceDeadline,
     Unanswered,
     ceiling_shape,
+    timed_out,
 )
 from . import scripts as lua
 
 if TYPE_CHECKING:
-    from .backend import RedisLimits
+    from redis.asyncio import Redis
 
-__all__ = ["DENIED_TTL", "PAUSE_POLL", "RedisSharedLimiter"]
+__all__ = ["DENIED_TTL", "PAUSE_POLL", "RedisOwner", "RedisSharedLimiter"]
 
 logger = logging.getLogger("openprovider_ssl")
 
@@ -54,6 +57,24 @@ DENIED_TTL = 600.0
 _US = 1_000_000
 
 
+class RedisOwner(Protocol):
+    """What a limiter needs from the ``RedisLimits`` it was bound from: the connection, the
+    keys, and what to do while Redis is away."""
+
+    @property
+    def where(self) -> str: ...
+
+    @property
+    def on_unavailable(self) -> Literal["fail", "local"]: ...
+
+    @property
+    def retry_interval(self) -> float: ...
+
+    def key(self, name: str) -> str: ...
+
+    def connection(self) -> Redis: ...
+
+
 class RedisSharedLimiter:
     """One ``Limits``' side of ``RedisLimits``: asks the scripts, waits, reports answers.
 
@@ -63,7 +84,10 @@ class RedisSharedLimiter:
     ``acquire`` of this process waits for them, so it sees what its own answers taught.
     """
 
-    def __init__(self, owner: RedisLimits, settings: LimitsSettings) -> None:
+    #: Every call asks Redis, and every answer may teach it something.
+    watching = True
+
+    def __init__(self, owner: RedisOwner, settings: LimitsSettings) -> None:
         self._owner = owner
         self._settings = settings
         self._clock = settings.clock
@@ -122,33 +146,38 @@ class RedisSharedLimiter:
 
     # -- acquire ---------------------------------------------------------------------------
 
-    async def acquire(self, request: Request) -> bool:
+    def admit(self, request: Request) -> bool:
+        # Redis is asked every time: nothing is admitted without awaiting it.
+        return False
+
+    async def acquire(self, request: Request, patience: MaintenanceDeadline | None) -> bool:
         self._bind_loop()
         if self._pending:
             await self.flush()
         if self._local_until > self._clock():
             return False
         identity = self._owner.key("id:" + lua.identity_hash(request))
-        deadline: list[float] = []
         lock = self._lock
         wait: float | None = None
         try:
             if not lock.locked():
-                wait = await self._try(request, identity, deadline)
+                wait = await self._try(request, identity, patience)
                 if wait is None:
                     return True
             async with lock:
                 while True:
                     if wait is not None:
                         await self._sleep(wait)
-                    wait = await self._try(request, identity, deadline)
+                    wait = await self._try(request, identity, patience)
                     if wait is None:
                         return True
         except _Unavailable as away:
             self._fall_back(away.cause)
             return False
 
-    async def _try(self, request: Request, identity: str, deadline: list[float]) -> float | None:
+    async def _try(
+        self, request: Request, identity: str, patience: MaintenanceDeadline | None
+    ) -> float | None:
         """Ask once: None if the request may go now (it is counted), else seconds to wait."""
         token = self._tag + str(next(self._seq))
         reply = await self._run(lua.ACQUIRE, [*self._encoded_keys, identity], [token, *self._args])
@@ -174,7 +203,7 @@ class RedisSharedLimiter:
         if status == lua.PAUSED:
             self.paused = True
             self._back()
-            return self._paused_wait(reply, wait, deadline)
+            return self._paused_wait(reply, wait, patience)
         if status == lua.REFUSED:
             settings = self._settings
             raise IdenticalCallLimitError(
@@ -182,21 +211,21 @@ class RedisSharedLimiter:
             )
         raise self._denied(lua.text(reply[2]))
 
-    def _paused_wait(self, reply: Sequence[Any], wait: float, deadline: list[float]) -> float:
-        timeout = self._settings.maintenance_timeout
-        now = self._clock()
-        if timeout is not None:
-            if not deadline:
-                deadline.append(now + timeout)
-            if now >= deadline[0]:
+    def _paused_wait(
+        self, reply: Sequence[Any], wait: float, patience: MaintenanceDeadline | None
+    ) -> float:
+        if patience is not None:
+            now = self._clock()
+            deadline = patience.start(now)
+            if now >= deadline:
                 cause = MaintenanceError(
                     _int(reply[2], 4005),
                     lua.text(reply[3]),
                     http_status=_int(reply[4], 0),
                     maintenance=True,
                 )
-                raise timed_out(cause, timeout)
-            wait = min(wait, deadline[0] - now)
+                raise timed_out(cause, patience.timeout)
+            wait = min(wait, deadline - now)
         return max(0.005, min(wait, PAUSE_POLL))
 
     def _denied(self, stored: str) -> AccessDeniedError:

@@ -29,6 +29,7 @@ from openprovider_ssl.errors import (
 from openprovider_ssl.limits._front import Limits
 from openprovider_ssl.limits._pacing import AdaptiveRate
 from openprovider_ssl.limits._redis.backend import RedisLimits
+from openprovider_ssl.limits._rules import MaintenanceDeadline
 from openprovider_ssl.testing import FakeOpenprovider
 
 pytestmark = pytest.mark.process
@@ -57,7 +58,7 @@ async def call(limits: Limits, request: Request, error: Any = None, **kw: Any) -
 async def flush(*fleet: Limits) -> None:
     """Wait until what these limits learned from their answers has reached Redis."""
     for limits in fleet:
-        await limits._shared._owner.flush()  # type: ignore[union-attr]
+        await limits._state._owner.flush()  # type: ignore[attr-defined]
 
 
 def closed_port() -> int:
@@ -394,7 +395,7 @@ async def test_one_probe_for_every_process_during_maintenance(make_limits: MakeL
     others = [make_limits(maintenance_probe_interval=0.3) for _ in range(3)]
     await call(first, get("/a"), maintenance())
     assert first.paused
-    await first._shared._owner.flush()  # type: ignore[union-attr]
+    await first._state._owner.flush()  # type: ignore[attr-defined]
     passed: list[int] = []
     answers = [asyncio.get_running_loop().create_future() for _ in others]
 
@@ -424,15 +425,15 @@ async def test_one_probe_for_every_process_during_maintenance(make_limits: MakeL
 
 
 async def test_answers_from_before_the_pause_do_not_end_it(make_limits: MakeLimits) -> None:
-    a, b = make_limits(), make_limits(maintenance_timeout=0.3)
+    a, b = make_limits(), make_limits()
     old = get("/old")
     await a.acquire(old)  # sent before the pause began
     await call(a, get("/a"), maintenance())
     a.record(old, None)
-    await a._shared._owner.flush()  # type: ignore[union-attr]
+    await a._state._owner.flush()  # type: ignore[attr-defined]
     await b.acquire(get("/probe"))  # the probe goes: the pause holds
     with pytest.raises(MaintenanceError) as gave_up:
-        await b.acquire(get("/waits"))
+        await b.acquire(get("/waits"), MaintenanceDeadline(0.3))
     assert not gave_up.value.transient
     assert "gave up after waiting 0.3 s" in "".join(gave_up.value.__notes__)
 
@@ -440,7 +441,7 @@ async def test_answers_from_before_the_pause_do_not_end_it(make_limits: MakeLimi
 async def test_a_cancelled_probe_lets_another_go(make_limits: MakeLimits) -> None:
     a, b = make_limits(maintenance_probe_interval=10), make_limits(maintenance_probe_interval=10)
     await call(a, get("/a"), maintenance())
-    await a._shared._owner.flush()  # type: ignore[union-attr]
+    await a._state._owner.flush()  # type: ignore[attr-defined]
 
     async def probe_then_hang() -> None:
         await a.acquire(get("/probe"))
@@ -450,7 +451,7 @@ async def test_a_cancelled_probe_lets_another_go(make_limits: MakeLimits) -> Non
     await asyncio.sleep(0.1)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    await a._shared._owner.flush()  # type: ignore[union-attr]
+    await a._state._owner.flush()  # type: ignore[attr-defined]
     await asyncio.wait_for(b.acquire(get("/next")), 1.0)  # released: no 10 s wait
 
 
@@ -458,7 +459,7 @@ async def test_access_denied_stops_every_process(make_limits: MakeLimits) -> Non
     a, b = make_limits(), make_limits()
     denied = AccessDeniedError(10005, "Access denied", http_status=403)
     await call(a, get("/a"), denied)
-    await a._shared._owner.flush()  # type: ignore[union-attr]
+    await a._state._owner.flush()  # type: ignore[attr-defined]
     with pytest.raises(AccessDeniedError) as stopped:
         await b.acquire(get("/b"))
     assert stopped.value.code == 10005
