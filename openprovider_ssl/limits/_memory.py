@@ -26,21 +26,15 @@ from ._maintenance import MaintenancePause
 from ._pacing import AdaptiveRate, Pacer
 from ._rules import MAX_SHARED_BLOCK, MaintenanceDeadline
 
-__all__ = ["MemoryBackend", "MemoryLimiter"]
+__all__ = ["MemoryLimiter"]
 
 logger = logging.getLogger("openprovider_ssl")
 
 
-class MemoryBackend:
-    """Keeps the state of ``Limits`` in memory, for this process only (the default)."""
-
-    def bind(self, settings: LimitsSettings) -> MemoryLimiter:
-        return MemoryLimiter(settings)
-
-
 class MemoryLimiter:
     """The rate, the identical-call budget, the adaptive rate and the maintenance pause of one
-    ``Limits``, in this process. ``denied``: set by ``Limits`` once access was denied."""
+    ``Limits``, in this process: a ``SharedLimiter`` like ``RedisLimits``' (``Limits`` makes
+    one from its settings when given no backend). ``denied``: set once access was denied."""
 
     def __init__(self, settings: LimitsSettings) -> None:
         clock = settings.clock
