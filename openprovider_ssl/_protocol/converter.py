@@ -322,3 +322,13 @@ def unstructure_request(obj: attrs.AttrsInstance) -> dict[str, Any]:
 def unstructure(obj: object) -> Any:
     """Turn any model into JSON-ready data, every field included (for the CLI's output)."""
     return converter.unstructure(obj)
+
+
+def renew_body(request: m.RenewOrderRequest) -> bytes:
+    """The JSON body of a renew: the bytes ``unstructure_request`` and ``build_request`` give
+    for ``request`` (a test keeps them equal), written directly. The renew is the hot call of
+    bulk runs, and the general path costs it about five times as much."""
+    dns = request.enable_dns_automation
+    if dns is None:
+        return b'{"id":%d}' % request.id
+    return b'{"enable_dns_automation":%s,"id":%d}' % (b"true" if dns else b"false", request.id)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from .._protocol import converter as _converter
 from .._protocol import validation as check
-from .._protocol.messages import build_request
+from .._protocol.messages import Request, build_request
 from ..bulk import _operations as bulk
 from ..errors import ValidationError
 from ..journal import _renewal
@@ -369,10 +369,9 @@ class Orders:
             if enable_dns_automation is None
             else check.boolean("enable_dns_automation", enable_dns_automation)
         )
-        body = _converter.unstructure_request(RenewOrderRequest(id=oid, enable_dns_automation=dns))
-        request = build_request(
-            "RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body=body, idempotent=False
-        )
+        body = _converter.renew_body(RenewOrderRequest(id=oid, enable_dns_automation=dns))
+        # Positional, as build_request makes it: the renew is the hot call of bulk runs.
+        request = Request("RenewOrder", "POST", f"/ssl/orders/{oid}/renew", body, (), False)
         return await _renewal.renew(self._client, self, request, oid, known_expiration)
 
     async def reconcile(self, *, concurrency: int = 10) -> ReconcileReport:

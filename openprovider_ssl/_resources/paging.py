@@ -93,6 +93,10 @@ def page_size(value: object) -> int:
     return check.int_range("page_size", value, 1, MAX_PAGE_SIZE)
 
 
+#: Pages in a row that bring no item not seen before, after which a listing stops (incomplete).
+STALE_PAGES = 3
+
+
 class Listing(Generic[T]):
     """Every item of a paged list, fetched page by page as you iterate (``async for``).
 
@@ -102,8 +106,9 @@ class Listing(Generic[T]):
     than that and the listing reads the page before again. So an item that stays in the list
     is never missed, and an item seen twice is yielded once. Iteration ends after a short
     page, or once the offset reaches the smallest ``total`` seen; a list that keeps shifting
-    is read at most ``2 * (pages of the first total) + 10`` times, and ``complete`` is then
-    False. After an error the same page is fetched again on the next step.
+    is read at most ``2 * (pages of the first total) + 10`` times, and one whose pages bring
+    nothing new three times in a row is stopped; ``complete`` is then False. After an error
+    the same page is fetched again on the next step.
 
     ``total`` is the latest page's total (None before the first page), ``pages`` the number
     of pages fetched so far, ``shifts`` how often the list was seen shifting.
@@ -123,6 +128,7 @@ class Listing(Generic[T]):
         self._seen: set[int] = set()
         self._done = False
         self._busy = False
+        self._stale = 0
         self.total: int | None = None
         self.pages = 0
         self.shifts = 0
@@ -190,12 +196,17 @@ class Listing(Generic[T]):
             self._start = max(0, end - overlap)
             if len(results) < self._limit or end >= self._bound:
                 self._done = True
-        if not self._done and self.pages >= self._budget:
+            # A page after the first that brings nothing new: a server that answers every
+            # offset with the same items would be paged to its (claimed) total.
+            seen = self._seen
+            stale = start > 0 and all(r.id and r.id in seen for r in results)
+            self._stale = self._stale + 1 if stale else 0
+        if not self._done and (self.pages >= self._budget or self._stale >= STALE_PAGES):
             self._done = True
             self.complete = False
             logger.warning(
-                "%s: the list kept shifting while paging; stopped after %d pages, some items "
-                "may have been missed",
+                "%s: the list kept shifting, or repeating itself, while paging; stopped after %d "
+                "pages, some items may have been missed",
                 self._what,
                 self.pages,
             )

@@ -1,5 +1,6 @@
-"""The renew goes out as ``RenewOrderRequest``, the public model of its body, unstructured by
-the converter, with the same bytes as ever: ``{"id":N}``, and ``enable_dns_automation`` only
+"""The renew goes out as ``RenewOrderRequest``, the public model of its body, encoded by the
+converter's ``renew_body`` into the bytes the general path gives (``unstructure_request`` and
+``build_request``), the same bytes as ever: ``{"id":N}``, and ``enable_dns_automation`` only
 when given."""
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
+from hypothesis import given
+from hypothesis import strategies as st
 
 import openprovider_ssl as op
 from openprovider_ssl._protocol import converter
+from openprovider_ssl._protocol.messages import build_request
 
 BASE = "https://api.test/v1beta"
 URL = f"{BASE}/ssl/orders/31027/renew"
@@ -42,12 +46,23 @@ async def test_the_renew_body_is_the_renew_order_request_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[object] = []
-    unstructure = converter.unstructure_request
+    encode = converter.renew_body
 
-    def spy(request: Any) -> dict[str, Any]:
+    def spy(request: Any) -> bytes:
         seen.append(request)
-        return unstructure(request)
+        return encode(request)
 
-    monkeypatch.setattr(converter, "unstructure_request", spy)
+    monkeypatch.setattr(converter, "renew_body", spy)
     await _sent_body(enable_dns_automation=True)
     assert seen == [op.RenewOrderRequest(id=31027, enable_dns_automation=True)]
+
+
+@given(order_id=st.integers(1, 2**63), dns=st.sampled_from([None, True, False]))
+def test_the_renew_body_is_what_the_converter_makes_of_the_model(
+    order_id: int, dns: bool | None
+) -> None:
+    request = op.RenewOrderRequest(id=order_id, enable_dns_automation=dns)
+    general = build_request(
+        "RenewOrder", "POST", "/", body=converter.unstructure_request(request), idempotent=False
+    )
+    assert converter.renew_body(request) == general.body
