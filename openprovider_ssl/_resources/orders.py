@@ -12,7 +12,7 @@ from .._protocol import validation as check
 from .._protocol.messages import Request, build_request
 from ..bulk import _operations as bulk
 from ..errors import ValidationError
-from ..journal import _renewal
+from ..journal import RenewalJournal, _renewal
 from ..journal._renewal import ReconcileReport
 from ..models import (
     ApproverEmailResent,
@@ -90,6 +90,11 @@ class Orders:
     def renewal_window_days(self) -> int:
         """The client's renewal window in days (``Client(renewal_window_days=...)``)."""
         return self._client.renewal_window_days
+
+    @property
+    def journal(self) -> RenewalJournal:
+        """The client's renewal journal (``client.journal``), which every renew goes through."""
+        return self._client.journal
 
     async def get(self, order_id: int) -> Order:
         """The order with every field the API returns."""

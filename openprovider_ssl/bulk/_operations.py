@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from .._protocol import validation as check
 from ..errors import ValidationError
+from ..journal import RenewalJournal
 from ..models import DEFAULT_RENEWAL_WINDOW_DAYS, Order, OrderStatusCode, Renewed, Updated
 from ..models._orders import renewal_window
 from ._runner import BulkRun, Outcome, Progress, ProgressHook, RenewalCap, RunState
@@ -115,6 +116,21 @@ def _describe_renew(item: int | _Expiring) -> tuple[int, datetime | None]:
     return order_id, getattr(item, "expiration_date", None)
 
 
+def _claiming_ahead(orders: BulkOrders, concurrency: int) -> dict[str, Any]:
+    """With a durable journal (``orders.journal``, when there is one), a renewal run reads
+    ahead: the next orders' renews are claimed while the current ones are in flight, so a
+    renew need not wait for its claim's commit (``StoredJournal.lookahead``)."""
+    journal = getattr(orders, "journal", None)
+    if not isinstance(journal, RenewalJournal) or journal.lookahead <= 0:
+        return {}
+
+    def prepare(item: int | _Expiring) -> Callable[[], None] | None:
+        order_id, expiration = _describe_renew(item)
+        return journal.claim_ahead(order_id, expiration)
+
+    return {"prepare": prepare, "lookahead": min(journal.lookahead, concurrency)}
+
+
 def renew_many(
     orders: BulkOrders,
     items: RenewSource,
@@ -133,15 +149,17 @@ def renew_many(
     already taken get a ``RenewalCapReachedError`` outcome and the run stops taking new ones
     (``BulkRun.cap_reached``, ``BulkRun.sent``)."""
     cap = _cap(max_renewals)
+    workers = _concurrency(concurrency)
     state: RunState[int | _Expiring, Renewed] = RunState(
         cast("Iterable[int | _Expiring] | AsyncIterable[int | _Expiring]", items),
         describe=_describe_renew,
         operate=functools.partial(_renew, orders, enable_dns_automation),
-        concurrency=_concurrency(concurrency),
+        concurrency=workers,
         progress=progress,
         total=_total(items, total),
         dry_run=False,
         cap=cap,
+        **_claiming_ahead(orders, workers),
     )
     return BulkRun(state)
 
@@ -280,15 +298,17 @@ def renew_expiring(
         for order_id, micros in zip(ids, expirations, strict=True):
             yield _Due(order_id, _EPOCH + timedelta(microseconds=micros))
 
+    workers = _concurrency(concurrency)
     state: RunState[_Due, Renewed] = RunState(
         due(),
         describe=_describe_renew,
         operate=functools.partial(_renew, orders, enable_dns_automation),
-        concurrency=_concurrency(concurrency),
+        concurrency=workers,
         progress=progress,
         total=None,
         dry_run=dry_run,
         cap=cap,
+        **_claiming_ahead(orders, workers),
     )
     return BulkRun(state)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -129,10 +130,19 @@ class RunState(Generic[Item, R]):
         total: int | None,
         dry_run: bool,
         cap: RenewalCap | None = None,
+        prepare: Callable[[Item], Callable[[], None] | None] | None = None,
+        lookahead: int = 0,
     ) -> None:
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be callable, got {type(progress).__name__}")
         self.cap = cap
+        # Read ahead: up to ``lookahead`` items taken from the source before their turn, each
+        # ``prepare``d (its renew claimed in the journal), with what undoes that. Not with a
+        # cap (which decides at each turn whether to take an order at all) nor in a dry run.
+        self.prepare = prepare
+        self.lookahead = lookahead if prepare is not None and cap is None and not dry_run else 0
+        self.ahead: deque[tuple[Item, Callable[[], None] | None]] = deque()
+        self.source_done = False
         self.sent = 0
         self.describe = describe
         self.operate = operate
@@ -164,22 +174,46 @@ class RunState(Generic[Item, R]):
         # A slot per order taken and not yet delivered: bounds what waits for the consumer.
         self.slots = asyncio.Semaphore(2 * concurrency)
 
-    async def pull(self) -> Item | object:
-        if self.exhausted:
+    async def pull(self) -> tuple[Item | object, Callable[[], None] | None]:
+        """The next item, and what undoes its preparation (to call once its turn is over)."""
+        if not self.lookahead:
+            item = await self._next()
+            if item is _END:
+                self.exhausted = True
+            return item, None
+        while len(self.ahead) <= self.lookahead and not self.source_done:
+            item = await self._next()
+            if item is _END:
+                break
+            self.ahead.append((item, self._prepared(item)))  # type: ignore[arg-type]
+        if self.ahead:
+            return self.ahead.popleft()
+        self.exhausted = True
+        return _END, None
+
+    def _prepared(self, item: Item) -> Callable[[], None] | None:
+        assert self.prepare is not None
+        try:
+            return self.prepare(item)
+        except Exception:  # a bad item: its own turn reports what is wrong with it
+            return None
+
+    async def _next(self) -> Item | object:
+        if self.source_done:
             return _END
         if self._sync is not None:
             item = next(self._sync, _END)
         else:
             assert self._async is not None
             async with self._source_lock:
-                if self.exhausted:
+                if self.source_done:
                     return _END
                 try:
                     item = await anext(self._async)
                 except StopAsyncIteration:
                     item = _END
         if item is _END:
-            self.exhausted = True
+            self.source_done = True
         return item
 
     async def work(self, index: int) -> None:
@@ -197,8 +231,9 @@ class RunState(Generic[Item, R]):
                 if spent:
                     self.probing = True
                 mark = SendMark()
+                undo: Callable[[], None] | None = None
                 try:
-                    item = await self.pull()
+                    item, undo = await self.pull()
                     if item is _END:
                         self.slots.release()
                         break
@@ -211,6 +246,8 @@ class RunState(Generic[Item, R]):
                     self.fail(error)
                     break
                 finally:
+                    if undo is not None:
+                        undo()  # its claim, unless the renew took it up
                     if mark.sent:
                         self.sent += 1
                     if cap is not None and not spent:
@@ -262,6 +299,12 @@ class RunState(Generic[Item, R]):
             self.busy.discard(key)
         return outcome
 
+    def _order_id(self, item: Item) -> int:
+        try:
+            return self.describe(item)[0]
+        except Exception:
+            return item  # type: ignore[return-value]  # as its outcome would name it
+
     def fail(self, error: Exception) -> None:
         if self.error is None:
             self.error = error
@@ -287,6 +330,11 @@ class RunState(Generic[Item, R]):
             for order_id, mark in self.working.values():
                 (self.unanswered if mark.sent else self.unsent).append(order_id)
             self.working.clear()
+            while self.ahead:
+                taken, undo = self.ahead.popleft()
+                if undo is not None:
+                    undo()
+                self.unsent.append(self._order_id(taken))
             while not self.outcomes.empty():
                 item = self.outcomes.get_nowait()
                 if isinstance(item, Outcome):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import IO, Any, Final, Literal, Self
+from typing import IO, Any, Final, Literal, NamedTuple, Self
 
 from ..errors import RenewalPendingError, ValidationError
 from ._records import (
@@ -54,6 +54,10 @@ EXPORT_FIELDS = (
 #: Seconds a settlement waits for a claim to share its commit before it is committed alone.
 LAZY_DELAY: Final = 0.05
 
+#: How many orders a bulk run claims in a durable journal ahead of their turn, by default.
+DEFAULT_LOOKAHEAD: Final = 32
+MAX_LOOKAHEAD: Final = 10_000
+
 
 #: The journals' default clock: aware UTC datetimes (a C call, no Python frame per read).
 utc_now: Callable[[], datetime] = functools.partial(datetime.now, UTC)
@@ -85,6 +89,9 @@ class RenewalJournal(abc.ABC):
 
     #: Where the journal keeps its records, for messages and summaries (never a password).
     location: str = "memory"
+
+    #: How many orders a bulk run claims ahead of their turn (``claim_ahead``); 0: none.
+    lookahead: int = 0
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -118,6 +125,19 @@ class RenewalJournal(abc.ABC):
         known). Raises ``RenewalPendingError`` when an earlier renew is pending or renewed the
         order for this period.
         """
+
+    def claim_ahead(
+        self, order_id: int, expiration: datetime | None = None
+    ) -> Callable[[], None] | None:
+        """Start claiming ``order_id`` now, for a renew that comes soon (a bulk run's next
+        orders), so that its ``claim`` with the same arguments need not wait for a commit.
+
+        Returns what frees the claim if that renew is not sent after all (call it once the
+        order's turn is over: it does nothing when ``claim`` took the claim up), or None when
+        nothing was claimed ahead. A journal in memory commits nothing, and claims nothing
+        ahead.
+        """
+        return None
 
     @abc.abstractmethod
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
@@ -237,10 +257,15 @@ class GroupCommit:
         commit: Callable[[list[Op]], Awaitable[list[Result]]],
         *,
         lazy_delay: float = LAZY_DELAY,
+        on_orphan: Callable[[Result], object] | None = None,
+        on_lost: Callable[[int, Exception], object] | None = None,
     ) -> None:
         self._commit = commit
         self._lazy_delay = lazy_delay
-        self._queue: list[tuple[Op, asyncio.Future[Result]]] = []
+        self._on_orphan = on_orphan
+        self._on_lost = on_lost
+        # Each operation with the future its result goes to (None: posted, nobody waits).
+        self._queue: list[tuple[Op, asyncio.Future[Result] | None]] = []
         self._urgent = False
         self._flusher: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -248,6 +273,8 @@ class GroupCommit:
         self._guard_of_loop: AsyncGenerator[None, None] | None = None
 
     def submit(self, op: Op, *, urgent: bool = True) -> asyncio.Future[Result]:
+        """Queue ``op``; the future gets its result once committed. A future cancelled before
+        that (its waiter was cancelled) hands the result to ``on_orphan`` instead."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((op, future))
@@ -255,10 +282,19 @@ class GroupCommit:
             self._urgent = True
             self._start()
         else:
-            self._guard(loop)
-            if self._flusher is None and self._timer is None:
-                self._timer = loop.call_later(self._lazy_delay, self._flush_soon)
+            self._later(loop)
         return future
+
+    def post(self, op: Op) -> None:
+        """Queue a lazy ``op`` whose result nobody awaits (a settlement); if its commit fails,
+        ``on_lost`` is told how many such operations were lost, and why."""
+        self._queue.append((op, None))
+        self._later(asyncio.get_running_loop())
+
+    def _later(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._guard(loop)
+        if self._flusher is None and self._timer is None:
+            self._timer = loop.call_later(self._lazy_delay, self._flush_soon)
 
     def _guard(self, loop: asyncio.AbstractEventLoop) -> None:
         """A program that ends its loop without closing the journal still gets its lazy
@@ -299,21 +335,20 @@ class GroupCommit:
                 try:
                     results = await self._commit([op for op, _ in batch])
                 except BaseException as error:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
+                    self._failed(batch, error)
                     if not isinstance(error, Exception):
                         raise
                     continue
                 if len(results) != len(batch):
-                    wrong = RuntimeError("the journal answered a batch with the wrong count")
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(wrong)
+                    self._failed(batch, RuntimeError("the journal answered a batch wrongly"))
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
+                    if future is None:
+                        continue
                     if not future.done():
                         future.set_result(result)
+                    elif future.cancelled() and self._on_orphan is not None:
+                        self._on_orphan(result)
         finally:
             self._flusher = None
             if self._queue and self._timer is None:
@@ -321,6 +356,18 @@ class GroupCommit:
                 self._timer = asyncio.get_running_loop().call_later(
                     self._lazy_delay, self._flush_soon
                 )
+
+    def _failed(
+        self, batch: list[tuple[Op, asyncio.Future[Result] | None]], error: BaseException
+    ) -> None:
+        lost = 0
+        for _, future in batch:
+            if future is None:
+                lost += 1
+            elif not future.done():
+                future.set_exception(error)
+        if lost and self._on_lost is not None and isinstance(error, Exception):
+            self._on_lost(lost, error)
 
 
 async def _drain_when_loop_ends(group: GroupCommit) -> AsyncGenerator[None, None]:
@@ -331,14 +378,39 @@ async def _drain_when_loop_ends(group: GroupCommit) -> AsyncGenerator[None, None
         await group.drain()
 
 
+def _valid_id(order_id: object) -> bool:
+    return isinstance(order_id, int) and not isinstance(order_id, bool) and 0 < order_id < 2**63
+
+
+class _Ahead(NamedTuple):
+    expiration: datetime | None
+    future: asyncio.Future[Result]
+
+
 class StoredJournal(RenewalJournal):
     """A journal on a durable storage: every claim is committed before the renew leaves, and
-    concurrent operations are committed together (``GroupCommit``)."""
+    concurrent operations are committed together (``GroupCommit``).
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``lookahead`` is how many orders a bulk run claims ahead of their turn, so that a renew
+    finds its claim committed rather than waiting for the commit; those claims are freed when
+    the run ends without sending them. A process killed outright (SIGKILL, a power cut) cannot
+    free them: they stay pending with the renews it had in flight, and ``reconcile`` cannot
+    confirm them, since they were never sent. 0 claims each order at its turn.
+    """
+
+    def __init__(self, *, lookahead: int = DEFAULT_LOOKAHEAD, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._group = GroupCommit(self._committed)
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int):
+            raise ValidationError("lookahead", "must be an integer")
+        if not 0 <= lookahead <= MAX_LOOKAHEAD:
+            raise ValidationError("lookahead", f"must be between 0 and {MAX_LOOKAHEAD}")
+        self.lookahead = lookahead
+        self._group = GroupCommit(
+            self._committed, on_orphan=self._orphaned, on_lost=self._report_lost
+        )
         self._opening: asyncio.Lock | None = None
+        # order id -> (expiration, the claim's commit) of each claim made ahead, not taken up.
+        self._ahead: dict[int, _Ahead] = {}
 
     @property
     @abc.abstractmethod
@@ -363,51 +435,86 @@ class StoredJournal(RenewalJournal):
                 await self.open()
 
     async def close(self) -> None:
+        for order_id, ahead in list(self._ahead.items()):
+            self._drop_ahead(order_id, ahead)
         await self._group.drain()
 
+    def claim_ahead(
+        self, order_id: int, expiration: datetime | None = None
+    ) -> Callable[[], None] | None:
+        if not self.lookahead or order_id in self._ahead or not _valid_id(order_id):
+            return None
+        future = self._group.submit(ClaimOp(order_id, expiration, self._claim_id()))
+        ahead = self._ahead[order_id] = _Ahead(expiration, future)
+        return functools.partial(self._drop_ahead, order_id, ahead)
+
+    def _drop_ahead(self, order_id: int, ahead: _Ahead) -> None:
+        """Free a claim made ahead, unless ``claim`` took it up."""
+        if self._ahead.get(order_id) is ahead:
+            del self._ahead[order_id]
+            self._free_when_committed(ahead.future, "claimed ahead, never sent")
+
+    def _free_when_committed(self, future: asyncio.Future[Result], why: str) -> None:
+        """Once ``future``'s claim is committed, settle it ``abandoned`` (nothing was sent)."""
+        free = functools.partial(self._abandon_late_claim, why)
+        if future.done():
+            free(future)
+        else:
+            future.add_done_callback(free)
+
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
-        if isinstance(order_id, bool) or not isinstance(order_id, int) or not 0 < order_id < 2**63:
+        if not _valid_id(order_id):
             # Checked here: a bad id in a batch would fail every other claim committed with it.
             raise ValidationError("order_id", "must be a positive integer")
-        future = self._group.submit(ClaimOp(order_id, expiration, self._claim_id()))
+        ahead = self._ahead.pop(order_id, None)
+        if ahead is not None and ahead.expiration == expiration:
+            future = ahead.future
+        else:
+            if ahead is not None:
+                # Claimed ahead as of another expiration: freed (once committed), then claimed
+                # again as asked, in that order.
+                self._free_when_committed(ahead.future, "claimed ahead as of another expiration")
+                await asyncio.wait([ahead.future])
+            future = self._group.submit(ClaimOp(order_id, expiration, self._claim_id()))
         try:
-            result = await asyncio.shield(future)
+            result = await future
         except asyncio.CancelledError:
-            # Cancelled before anything was sent: a claim committed anyway is freed again.
-            if future.done():
-                self._abandon_late_claim(future)
-            else:
-                future.add_done_callback(self._abandon_late_claim)
+            # Cancelled before anything was sent: a claim committed anyway is freed again
+            # (``_orphaned`` frees it when the cancel reached the future before its commit).
+            self._free_when_committed(future, "cancelled before sending")
             raise
         if isinstance(result, Claim):
             return result
         assert isinstance(result, ClaimRecord)
         raise self._refused(result)
 
-    def _abandon_late_claim(self, future: asyncio.Future[Result]) -> None:
+    def _abandon_late_claim(self, why: str, future: asyncio.Future[Result]) -> None:
         if not future.cancelled() and future.exception() is None:
-            result = future.result()
-            if isinstance(result, Claim):
-                op = SettleOp(result, "abandoned", "cancelled before sending", at=self.clock())
-                self._group.submit(op, urgent=False).add_done_callback(self._report_lost)
+            self._abandon(future.result(), why)
+
+    def _orphaned(self, result: Result) -> None:
+        self._abandon(result, "cancelled before sending")
+
+    def _abandon(self, result: Result, why: str) -> None:
+        if isinstance(result, Claim):
+            self._group.post(SettleOp(result, "abandoned", why, at=self.clock()))
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
         """Queued for the next commit, without waiting for it (see ``GroupCommit``): until it
         is committed the claim reads as pending, the safe side, and ``close()`` commits it."""
-        op = SettleOp(claim, event, error, at=self.clock())
-        self._group.submit(op, urgent=False).add_done_callback(self._report_lost)
+        self._group.post(SettleOp(claim, event, error, at=self.clock()))
 
-    def _report_lost(self, future: asyncio.Future[Result]) -> None:
-        """A settlement nobody awaits: if its commit failed, say so (the claim stays pending,
-        the safe side). Only the error's type: a driver's message may quote a connection
-        string."""
-        if not future.cancelled() and (error := future.exception()) is not None:
-            logger.error(
-                "the renewal journal %s could not record a settlement (%s): the renew stays "
-                "pending there until `reconcile` or an operator settles it",
-                self.location,
-                type(error).__name__,
-            )
+    def _report_lost(self, count: int, error: Exception) -> None:
+        """Settlements nobody awaits: if their commit failed, say so (their claims stay
+        pending, the safe side). Only the error's type: a driver's message may quote a
+        connection string."""
+        logger.error(
+            "the renewal journal %s could not record %s (%s): the renew stays pending there "
+            "until `reconcile` or an operator settles it",
+            self.location,
+            "a settlement" if count == 1 else f"{count} settlements",
+            type(error).__name__,
+        )
 
     async def _written(self) -> None:
         """Before a read: what this journal was given to write is committed (read your

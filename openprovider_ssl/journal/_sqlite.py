@@ -13,15 +13,30 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ._base import StoredJournal
-from ._records import ClaimRecord, JournalEntry, Op, Origin, Result, State, order_of, plan
+from ._records import (
+    PENDING,
+    SETTLES,
+    Claim,
+    ClaimOp,
+    ClaimRecord,
+    JournalEntry,
+    Op,
+    OperatorOp,
+    Origin,
+    Result,
+    SettleOp,
+    State,
+    order_of,
+    plan,
+)
 
 __all__ = ["SqliteJournal"]
 
@@ -60,7 +75,57 @@ CREATE INDEX IF NOT EXISTS renewal_events_order ON renewal_events (order_id);
 _CLAIM_COLUMNS = (
     "order_id, claim_id, state, expiration, claimed_at, settled_at, error, host, pid, run"
 )
-_EVENT_COLUMNS = "seq, at, order_id, claim_id, event, expiration, error, reason, host, pid, run"
+_NEW_EVENT_COLUMNS = "at, order_id, claim_id, event, expiration, error, reason, host, pid, run"
+_EVENT_COLUMNS = f"seq, {_NEW_EVENT_COLUMNS}"
+
+
+#: The renew path's statements (``SqliteJournal._renewals``) need upserts and UPDATE ... FROM.
+_FAST_SQL = sqlite3.sqlite_version_info >= (3, 33, 0)
+#: A claim is written over the order's record only where ``_records.blocking`` finds nothing
+#: that blocks it: no record, a free one, or a renewal shown a later expiration or older than
+#: the hold (``{hold}``, whole microseconds).
+_UNLESS_BLOCKED = """
+ ON CONFLICT (order_id) DO UPDATE SET claim_id = excluded.claim_id, state = excluded.state,
+   expiration = excluded.expiration, claimed_at = excluded.claimed_at, settled_at = NULL,
+   error = '', host = excluded.host, pid = excluded.pid, run = excluded.run
+ WHERE renewal_claims.state = 'free'
+   OR (renewal_claims.state = 'renewed'
+       AND ((excluded.expiration > renewal_claims.expiration)
+            OR excluded.claimed_at - renewal_claims.claimed_at >= {hold}))"""
+#: Settlements change the claim only while it is the one they were made for, still pending.
+_SETTLE = """
+WITH s (order_id, claim_id, state, settled_at, error) AS (VALUES {values})
+UPDATE renewal_claims SET state = coalesce(s.state, 'pending'), settled_at = s.settled_at,
+  error = s.error
+FROM s
+WHERE renewal_claims.order_id = s.order_id AND renewal_claims.claim_id = s.claim_id
+  AND renewal_claims.state = 'pending'"""
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+def _begin_at_once(db: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting; False while another process holds the write lock."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if _busy(error):
+            return False
+        raise
+    return True
+
+
+def _renewals_only(ops: list[Op]) -> bool:
+    """Whether ``ops`` are claims and settlements only, each of another order."""
+    if any(type(op) is OperatorOp for op in ops):
+        return False
+    return len({order_of(op) for op in ops}) == len(ops)
+
+
+def micros_of(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def micros(when: datetime | None) -> int | None:
@@ -128,6 +193,7 @@ class SqliteJournal(StoredJournal):
         self._db: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._max_variables = 999  # SQLite's smallest default; the connection's own when open
+        self._turn = asyncio.Lock()  # one user of the connection at a time: a batch, or a read
 
     def __repr__(self) -> str:
         return f"<SqliteJournal {self.location}>"
@@ -176,6 +242,7 @@ class SqliteJournal(StoredJournal):
                     (str(SCHEMA_VERSION),),
                 )
             db.execute("COMMIT")
+            db.execute("PRAGMA busy_timeout = 0")  # see _patiently
         except BaseException:
             db.close()
             raise
@@ -201,85 +268,220 @@ class SqliteJournal(StoredJournal):
         return self._db
 
     async def _commit(self, ops: list[Op]) -> list[Result]:
-        results: list[Result] = await self._run(self._commit_now, ops)
-        return results
+        """One batch in one transaction. Its statements run right here, on the event loop:
+        they only touch SQLite's page cache, and a worker thread would wait for the GIL at
+        every statement while the loop is busy (which costs the loop more than running them).
+        Only the COMMIT, which writes the file and waits for the disk, goes to the thread.
+        While another process holds the file's write lock, the whole batch goes to the
+        thread, to wait there (``busy_timeout``)."""
+        db = self._connection()
+        async with self._turn:
+            if not _begin_at_once(db):
+                results: list[Result] = await self._run(self._patiently, self._commit_now, ops)
+                return results
+            try:
+                results = self._apply(ops)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            await self._run(self._end, db)
+            return results
 
     def _commit_now(self, ops: list[Op]) -> list[Result]:
-        # Few statements, each over every row of the batch: this thread gives the GIL up and
-        # takes it back once per statement step, and each time back may wait for the event
-        # loop's thread (up to the interpreter's switch interval) while it is busy.
         db = self._connection()
-        ids = sorted({order_of(op) for op in ops})
         db.execute("BEGIN IMMEDIATE")
         try:
-            current: dict[int, ClaimRecord] = {}
-            for chunk in _chunks(ids, self._max_variables):
-                rows = db.execute(
-                    f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims "
-                    f"WHERE order_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-                current.update((row[0], _record(row)) for row in rows)
-            now = self.clock()
-            done = plan(ops, current, now=now, hold=self.renewed_hold, origin=self.origin)
-            now_us = micros(now)
-
-            def us(when: datetime | None) -> int | None:  # most times of a batch are its now
-                return now_us if when is now else micros(when)
-
-            host, pid, run = self.origin.host, self.origin.pid, self.origin.run
-            self._insert(
-                f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
-                [
-                    (
-                        r.order_id,
-                        r.claim_id,
-                        r.state,
-                        micros(r.expiration),
-                        us(r.claimed_at),
-                        us(r.settled_at),
-                        r.error,
-                        r.origin.host,
-                        r.origin.pid,
-                        r.origin.run,
-                    )
-                    for r in done.records.values()
-                ],
-            )
-            self._insert(
-                "INSERT INTO renewal_events (at, order_id, claim_id, event, expiration, error, "
-                "reason, host, pid, run) VALUES ",
-                [
-                    (
-                        us(e.at),
-                        e.order_id,
-                        e.claim_id,
-                        e.event,
-                        micros(e.expiration),
-                        e.error,
-                        e.reason,
-                        host,
-                        pid,
-                        run,
-                    )
-                    for e in done.events
-                ],
-            )
-            db.execute("COMMIT")
+            results = self._apply(ops)
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._end(db)
+        return results
+
+    def _apply(self, ops: list[Op]) -> list[Result]:
+        if _FAST_SQL and _renewals_only(ops):
+            return self._renewals(cast("list[ClaimOp | SettleOp]", ops))
+        return self._planned(ops)
+
+    def _end(self, db: sqlite3.Connection) -> None:
+        """COMMIT (the write to the file, and the wait for the disk)."""
+        try:
+            try:
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+                self._patiently(db.execute, "COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _patiently(self, work: Callable[..., T], *args: Any) -> T:
+        """``work`` on the connection, waiting up to ``busy_timeout`` for another process's
+        write lock (the connection waits for nothing otherwise: the loop uses it too)."""
+        db = self._connection()
+        db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        try:
+            return work(*args)
+        finally:
+            db.execute("PRAGMA busy_timeout = 0")
+
+    def _current(self, ids: list[int]) -> list[ClaimRecord]:
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(ids, self._max_variables):
+            rows += (
+                self._connection()
+                .execute(
+                    f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims "
+                    f"WHERE order_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                .fetchall()
+            )
+        return [_record(row) for row in rows]
+
+    def _planned(self, ops: list[Op]) -> list[Result]:
+        """Any batch: the current records of its orders, ``plan``, and what it writes."""
+        current = {r.order_id: r for r in self._current(sorted({order_of(op) for op in ops}))}
+        now = self.clock()
+        done = plan(ops, current, now=now, hold=self.renewed_hold, origin=self.origin)
+        now_us = micros(now)
+
+        def us(when: datetime | None) -> int | None:  # most times of a batch are its now
+            return now_us if when is now else micros(when)
+
+        host, pid, run = self.origin.host, self.origin.pid, self.origin.run
+        self._insert(
+            f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
+            [
+                (
+                    r.order_id,
+                    r.claim_id,
+                    r.state,
+                    micros(r.expiration),
+                    us(r.claimed_at),
+                    us(r.settled_at),
+                    r.error,
+                    r.origin.host,
+                    r.origin.pid,
+                    r.origin.run,
+                )
+                for r in done.records.values()
+            ],
+        )
+        self._insert(
+            f"INSERT INTO renewal_events ({_NEW_EVENT_COLUMNS}) VALUES ",
+            [
+                (
+                    us(e.at),
+                    e.order_id,
+                    e.claim_id,
+                    e.event,
+                    micros(e.expiration),
+                    e.error,
+                    e.reason,
+                    host,
+                    pid,
+                    run,
+                )
+                for e in done.events
+            ],
+        )
         return done.results
 
-    def _insert(self, head: str, rows: list[tuple[Any, ...]]) -> None:
-        """``rows`` in as few multi-row INSERT statements as SQLite's variable limit allows."""
+    def _renewals(self, ops: list[ClaimOp | SettleOp]) -> list[Result]:
+        """The renew path's batches (claims and settlements, each order at most once): the
+        rules of ``_records.plan`` in three statements over the whole batch, each returning
+        at most one row. ``tests/journal/test_sqlite_renewals.py`` holds it to ``plan``."""
+        now = self.clock()
+        now_us = micros(now)
+        claims = [op for op in ops if type(op) is ClaimOp]
+        granted = self._claim_all(claims, now_us) if claims else set()
+        refused: dict[int, ClaimRecord] = {}
+        if len(granted) < len(claims):
+            blocked = [c.order_id for c in claims if c.order_id not in granted]
+            refused = {r.order_id: r for r in self._current(blocked)}
+        self._settle_all([op for op in ops if type(op) is SettleOp], now_us)
+        origin = (self.origin.host, self.origin.pid, self.origin.run)
+        results: list[Result] = []
+        events: list[tuple[Any, ...]] = []
+        for op in ops:
+            if isinstance(op, SettleOp):
+                results.append(None)
+                at = now_us if op.at is None else micros(op.at)
+                claim = op.claim
+                expiration = micros(claim.expiration)
+                events.append(
+                    (
+                        at,
+                        claim.order_id,
+                        claim.claim_id,
+                        op.event,
+                        expiration,
+                        op.error,
+                        op.reason,
+                        *origin,
+                    )
+                )
+            elif op.order_id in granted:
+                results.append(Claim(op.order_id, op.claim_id, op.expiration, now))
+                expiration = micros(op.expiration)
+                events.append(
+                    (now_us, op.order_id, op.claim_id, "claimed", expiration, "", "", *origin)
+                )
+            else:
+                results.append(refused[op.order_id])
+        self._insert(f"INSERT INTO renewal_events ({_NEW_EVENT_COLUMNS}) VALUES ", events)
+        return results
+
+    def _claim_all(self, claims: list[ClaimOp], now_us: int | None) -> set[int]:
+        """Write each claim unless its order's record blocks it; the ids of those written."""
+        origin = (self.origin.host, self.origin.pid, self.origin.run)
+        self._insert(
+            f"INSERT INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
+            [
+                (c.order_id, c.claim_id, PENDING, micros(c.expiration), now_us, None, "", *origin)
+                for c in claims
+            ],
+            _UNLESS_BLOCKED.format(hold=micros_of(self.renewed_hold)),
+        )
+        granted: set[int] = set()
+        for chunk in _chunks(claims, self._max_variables // 2):
+            marks = ",".join("?" * len(chunk))
+            (found,) = (
+                self._connection()
+                .execute(
+                    "SELECT group_concat(order_id) FROM renewal_claims "
+                    f"WHERE order_id IN ({marks}) AND claim_id IN ({marks})",
+                    [c.order_id for c in chunk] + [c.claim_id for c in chunk],
+                )
+                .fetchone()
+            )
+            if found:
+                granted.update(map(int, found.split(",")))
+        return granted
+
+    def _settle_all(self, settles: list[SettleOp], now_us: int | None) -> None:
+        for chunk in _chunks(settles, self._max_variables // 5):
+            params: list[Any] = []
+            for op in chunk:
+                state = SETTLES[op.event]
+                at = None if state is None else now_us if op.at is None else micros(op.at)
+                params += (op.claim.order_id, op.claim.claim_id, state, at, op.error)
+            values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+            self._connection().execute(_SETTLE.format(values=values), params)
+
+    def _insert(self, head: str, rows: list[tuple[Any, ...]], tail: str = "") -> None:
+        """``rows`` in as few multi-row INSERT statements as SQLite's variable limit allows
+        (``tail``: what follows the values, such as an upsert clause)."""
         if not rows:
             return
         width = len(rows[0])
         marks = "(" + ",".join("?" * width) + ")"
         for chunk in _chunks(rows, self._max_variables // width):
             values = ",".join([marks] * len(chunk))
-            self._connection().execute(head + values, list(chain.from_iterable(chunk)))
+            self._connection().execute(head + values + tail, list(chain.from_iterable(chunk)))
 
     async def records(
         self, *, state: State | None = None, order_ids: Iterable[int] | None = None
@@ -298,7 +500,8 @@ class SqliteJournal(StoredJournal):
         sql = f"SELECT {_CLAIM_COLUMNS} FROM renewal_claims"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = await self._run(self._select, sql + " ORDER BY order_id", args)
+        async with self._turn:
+            rows = await self._run(self._patiently, self._select, sql + " ORDER BY order_id", args)
         return [_record(row) for row in rows]
 
     async def entries(
@@ -324,7 +527,8 @@ class SqliteJournal(StoredJournal):
         sql = f"SELECT {_EVENT_COLUMNS} FROM renewal_events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = await self._run(self._select, sql + " ORDER BY seq", args)
+        async with self._turn:
+            rows = await self._run(self._patiently, self._select, sql + " ORDER BY seq", args)
         return [_entry(row) for row in rows]
 
     def _select(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:

@@ -1,0 +1,147 @@
+"""Claims made ahead of their turn (``claim_ahead``), as a bulk run makes them in a durable
+journal: ``claim`` takes one up without another commit; one never taken up is freed, never
+left pending; and the SQLite journal runs its statements on the loop but waits for another
+process's lock (and the disk) in its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from openprovider_ssl.errors import RenewalPendingError, ValidationError
+from openprovider_ssl.journal import MemoryJournal, SqliteJournal
+from openprovider_ssl.journal._records import Op, Result
+from tests.journal._journals import T0, Clock
+
+EXPIRES = T0.replace(year=T0.year + 1)
+
+
+async def test_a_claim_made_ahead_is_taken_up_by_claim_without_a_commit_of_its_own(
+    tmp_path: Path,
+) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3", clock=Clock()) as journal:
+        drop = journal.claim_ahead(7, EXPIRES)
+        assert drop is not None
+        await journal._group.drain()
+        commits = _count_commits(journal)
+        claim = await journal.claim(7, EXPIRES)
+        assert commits == []  # already committed: the renew waits for nothing
+        drop()  # the turn is over: the claim was taken up, so this frees nothing
+        await journal.settle(claim, "renewed")
+    async with SqliteJournal(tmp_path / "j.sqlite3") as again:
+        [record] = await again.records()
+        assert (record.state, record.claim_id) == ("renewed", claim.claim_id)
+        assert [e.event for e in await again.entries()] == ["claimed", "renewed"]
+
+
+async def test_a_claim_made_ahead_and_never_taken_up_is_freed(tmp_path: Path) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3", clock=Clock()) as journal:
+        drop = journal.claim_ahead(7, EXPIRES)
+        assert drop is not None
+        drop()
+        [record] = await journal.records()
+        assert record.state == "free"
+        assert [(e.event, e.error) for e in await journal.entries()] == [
+            ("claimed", ""),
+            ("abandoned", "claimed ahead, never sent"),
+        ]
+        await journal.claim(7, EXPIRES)  # free: the order may be renewed
+
+
+async def test_closing_the_journal_frees_the_claims_made_ahead(tmp_path: Path) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+        journal.claim_ahead(7, EXPIRES)
+        journal.claim_ahead(8, None)
+    async with SqliteJournal(tmp_path / "j.sqlite3") as again:
+        assert [r.state for r in await again.records()] == ["free", "free"]
+        assert await again.pending() == []
+
+
+async def test_a_claim_made_ahead_as_of_another_expiration_is_replaced(tmp_path: Path) -> None:
+    later = EXPIRES.replace(day=1)
+    async with SqliteJournal(tmp_path / "j.sqlite3", clock=Clock()) as journal:
+        journal.claim_ahead(7, later)
+        claim = await journal.claim(7, EXPIRES)
+        assert claim.expiration == EXPIRES
+        [record] = await journal.records()
+        assert (record.state, record.claim_id, record.expiration) == (
+            "pending",
+            claim.claim_id,
+            EXPIRES,
+        )
+        events = [(e.event, e.expiration) for e in await journal.entries()]
+        assert events == [("claimed", later), ("abandoned", later), ("claimed", EXPIRES)]
+
+
+async def test_a_refused_claim_made_ahead_refuses_the_renew(tmp_path: Path) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+        first = await journal.claim(7, EXPIRES)
+        journal.claim_ahead(7, EXPIRES)  # pending already: refused when committed
+        with pytest.raises(RenewalPendingError):
+            await journal.claim(7, EXPIRES)
+        [record] = await journal.records()
+        assert record.claim_id == first.claim_id and record.state == "pending"
+
+
+async def test_only_one_claim_of_an_order_is_made_ahead_at_a_time(tmp_path: Path) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+        assert journal.claim_ahead(7) is not None
+        assert journal.claim_ahead(7) is None
+        assert journal.claim_ahead(0) is None  # not an order id: its own turn says so
+        assert journal.claim_ahead(True) is None
+
+
+async def test_no_claim_is_made_ahead_with_a_lookahead_of_0_nor_in_memory(
+    tmp_path: Path,
+) -> None:
+    async with SqliteJournal(tmp_path / "j.sqlite3", lookahead=0) as journal:
+        assert journal.lookahead == 0
+        assert journal.claim_ahead(7) is None
+        assert await journal.records() == []
+    assert MemoryJournal().lookahead == 0
+    assert MemoryJournal().claim_ahead(7) is None
+
+
+@pytest.mark.parametrize("bad", [-1, 10_001, 1.5, True, "32"])
+def test_a_bad_lookahead_is_refused(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(ValidationError, match="lookahead"):
+        SqliteJournal(tmp_path / "j.sqlite3", lookahead=bad)
+
+
+async def test_a_batch_waits_for_another_process_lock_in_the_thread_not_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with SqliteJournal(path, busy_timeout=10) as journal:
+        await journal.claim(1)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the file's write lock, as another process holds it
+        try:
+            claiming = asyncio.create_task(journal.claim(2))
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not claiming.done()
+            assert ticks == 20  # the loop ran on while the claim waited
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        claim = await asyncio.wait_for(claiming, timeout=10)
+        assert claim.order_id == 2
+        assert {r.order_id for r in await journal.pending()} == {1, 2}
+
+
+def _count_commits(journal: SqliteJournal) -> list[int]:
+    seen: list[int] = []
+    commit = journal._commit
+
+    async def counted(ops: list[Op]) -> list[Result]:
+        seen.append(len(ops))
+        return await commit(ops)
+
+    journal._commit = counted  # type: ignore[method-assign]
+    return seen
