@@ -41,9 +41,34 @@ _Row = tuple[int, datetime, int, str, Event, datetime | None, str, str]
 def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
     """A renewal in one int: the expiration in whole seconds rounded up (a later expiration
     within that second counts as the same one: refused, the safe side) and the claim time."""
-    shown = 0 if expiration is None else -((_EPOCH - expiration) // _ONE_SECOND)
+    shown = 0 if expiration is None else _seconds_up(expiration)
     # The claim time rounded up too: the hold never ends early.
-    return shown * _SECONDS - ((_EPOCH - claimed_at) // _ONE_SECOND)
+    return shown * _SECONDS + _seconds_up(claimed_at)
+
+
+def _seconds_up(at: datetime) -> int:
+    """Seconds from the epoch to ``at``, rounded up."""
+    return -((_EPOCH - at) // _ONE_SECOND)
+
+
+class _SecondsUp:
+    """``_seconds_up`` of claim times, which come by the thousand within one second: the
+    second last computed is kept as its bounds, and a time inside them costs two compares."""
+
+    __slots__ = ("after", "seconds", "until")
+
+    def __init__(self) -> None:
+        self.after = self.until = _EPOCH
+        self.seconds = 0
+
+    def __call__(self, at: datetime) -> int:
+        if self.after < at <= self.until:
+            return self.seconds
+        seconds = _seconds_up(at)
+        self.until = _EPOCH + timedelta(seconds=seconds)
+        self.after = self.until - _ONE_SECOND
+        self.seconds = seconds
+        return seconds
 
 
 def _unpack(order_id: int, packed: int, origin: Any) -> ClaimRecord:
@@ -69,6 +94,7 @@ class MemoryJournal(RenewalJournal):
         self._renewed: dict[int, int] = {}
         self._history: deque[_Row] = deque(maxlen=history)
         self._seq = 0
+        self._claimed_up = _SecondsUp()
 
     def __repr__(self) -> str:
         return (
@@ -123,7 +149,9 @@ class MemoryJournal(RenewalJournal):
         now = self.clock()
         del self._pending[order_id]
         if state == RENEWED:
-            self._renewed[order_id] = _pack(held[1], held[2])
+            expiration = held[1]
+            shown = 0 if expiration is None else _seconds_up(expiration)
+            self._renewed[order_id] = shown * _SECONDS + self._claimed_up(held[2])
         self._seq += 1
         self._history.append((self._seq, now, order_id, claim_id, event, held[1], error, ""))
 
