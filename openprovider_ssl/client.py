@@ -385,7 +385,7 @@ class Client:
             raw = await self._transport.send(request, token)
             status = raw.status
             answer = _protocol.parse_answer(status, raw.headers, raw.body)
-            value = _protocol.structure(answer, result, status=status, body=raw.body)
+            value = _protocol.structure(answer, result, status, raw.body)
         except OpenproviderError as error:
             self._stats.failures += 1
             # A server or a proxy may echo the credentials back (an error page quoting the

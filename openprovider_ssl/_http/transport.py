@@ -138,7 +138,9 @@ class Transport:
 
     async def send(self, request: Request, token: str | None) -> RawAnswer:
         """Send one request and read the whole answer, within the size cap."""
-        session = self._get_session()
+        session = self._session
+        if session is None or (self._owns_session and self._loop is not asyncio.get_running_loop()):
+            session = self._get_session()
         headers = self._request_headers[request.body is not None]
         if token is not None and token != self._session_token:
             headers = {**headers, "Authorization": f"Bearer {token}"}

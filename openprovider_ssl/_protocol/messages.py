@@ -110,14 +110,17 @@ class Answer(NamedTuple):
 
 def parse_answer(status: int, headers: Mapping[str, str], body: bytes) -> Answer:
     """Return the envelope of a successful answer, or raise the classified error."""
-    envelope = _decode_envelope(status, body)
+    envelope = _decode_compact(body)  # the usual answer; anything else is decoded below
+    if type(envelope) is not dict:
+        envelope = _decode_envelope(status, body)
     code = envelope.get("code")
     if type(code) is not int:  # (JSON's true and false are not codes)
         raise ResponseError("the envelope has no integer 'code'", http_status=status, excerpt=body)
     desc = envelope.get("desc")
     desc = desc if type(desc) is str else ""
     maintenance = envelope.get("maintenance") is True
-    warnings = _warnings(envelope.get("warnings"), status, body)
+    listed = envelope.get("warnings")
+    warnings = _warnings(listed, status, body) if listed else ()
     data = envelope.get("data")
     if code == 0 and 200 <= status < 300:
         return Answer(data, warnings, maintenance, desc)
@@ -195,10 +198,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, seconds)
 
 
-def structure(answer: Answer, cls: type[T], *, status: int, body: bytes) -> T:
+def structure(answer: Answer, cls: type[T], status: int, body: bytes) -> T:
     """Structure ``data`` into ``cls``; a result class with ``warnings`` receives them."""
     try:
-        result = _converter.structure(answer.data, cls)
+        # converter.structure, without its call: on every answer
+        result: T = _converter.structure_hook(cls)(answer.data, cls)
     except _converter.STRUCTURE_ERRORS as exc:
         raise ResponseError(
             f"'data' does not fit {cls.__name__}: {_describe(exc)}",

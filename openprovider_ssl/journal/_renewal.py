@@ -70,6 +70,11 @@ def _settlement(error: OpenproviderError) -> Event:
     return "not_applied"
 
 
+#: ``SendMark.__new__``: with ``sent = False`` set after it, a ``SendMark()`` without the
+#: Python-level ``__init__`` (one per renew).
+_make_mark = SendMark.__new__
+
+
 def _described(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -85,7 +90,8 @@ async def renew(
     journal = client.journal
     claim = await journal.claim(order_id, known_expiration)
     outer = send_mark.get()
-    mark = SendMark()
+    mark = _make_mark(SendMark)
+    mark.sent = False
     token = send_mark.set(mark)
     try:
         result = await client._execute(request, Renewed)

@@ -67,7 +67,11 @@ class MemoryLimiter:
         if not self._free:
             return False
         now = self._clock()
-        self._rate_adapter.observe(now)
+        rate = self._rate_adapter
+        if now - rate._bucket < rate.BUCKET:
+            rate._count += 1  # observe(now) within its bucket, without the call
+        else:
+            rate.observe(now)
         self.identical.spend(request, now)
         return True
 
