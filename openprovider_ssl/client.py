@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -306,47 +306,72 @@ class Client:
         """Release the connection pool. The client may be used again; it then reopens one."""
         await self._transport.aclose()
 
-    async def _execute(self, request: Request, result: type[T]) -> T:
+    def _execute(self, request: Request, result: type[T]) -> Coroutine[Any, Any, T]:
         """Send ``request`` through the retry policy and structure the answer into ``result``.
 
         The first attempt runs directly: a call that succeeds at once never pays for the retry
-        machinery, which is built only after a failure.
+        machinery, which is built only after a failure. With the token at hand (a fixed token,
+        or a call that needs none) the call is its first attempt, ``_send``: no coroutine of
+        its own on the hot path.
         """
-        stats = self._stats
-        stats.calls += 1
-        limits = self._limits
-        budget = limits.retry_budget
-        policy = self._retry_policy
+        if not request.authenticated:
+            return self._send(request, None, result, None, first=True)
+        token = self._auth.fixed
+        if token is not None:
+            return self._send(request, token, result, None, first=True)
+        return self._execute_logged_in(request, result)
+
+    async def _execute_logged_in(self, request: Request, result: type[T]) -> T:
+        """``_execute`` for a client that logs in: each attempt gets the cached login's token."""
+        self._stats.calls += 1
         # When this call stops waiting for maintenance to end, in the pause and between tries.
-        patience = MaintenanceDeadline(policy.maintenance_timeout)
+        patience = MaintenanceDeadline(self._retry_policy.maintenance_timeout)
         try:
-            value = await self._attempt(request, result, patience)
+            value = await self._attempt_logged_in(request, result, patience)
         except OpenproviderError as first:
-
-            async def again() -> T:
-                stats.retries += 1
-                return await self._attempt(request, result, patience)
-
-            return await retry.after_failure(
-                policy,
-                again,
-                first,
-                operation=request.operation,
-                idempotent=request.idempotent,
-                budget=budget,
-                clock=limits.clock,
-                sleep=limits.sleep,
-                patience=patience,
-            )
+            return await self._retried(request, result, first, patience)
+        budget = self._limits.retry_budget
         if budget is not None:
             budget.deposit()
         return value
 
+    async def _retried(
+        self,
+        request: Request,
+        result: type[T],
+        first: OpenproviderError,
+        patience: MaintenanceDeadline | None,
+    ) -> T:
+        """The attempts after a first one failed with ``first``, as the retry policy allows."""
+        stats = self._stats
+        limits = self._limits
+        policy = self._retry_policy
+        if patience is None:
+            # Not started yet (the first attempt met no pause): the same as one made up front.
+            patience = MaintenanceDeadline(policy.maintenance_timeout)
+        deadline = patience
+
+        async def again() -> T:
+            stats.retries += 1
+            return await self._attempt(request, result, deadline)
+
+        return await retry.after_failure(
+            policy,
+            again,
+            first,
+            operation=request.operation,
+            idempotent=request.idempotent,
+            budget=limits.retry_budget,
+            clock=limits.clock,
+            sleep=limits.sleep,
+            patience=deadline,
+        )
+
     def _attempt(
         self, request: Request, result: type[T], patience: MaintenanceDeadline
     ) -> Awaitable[T]:
-        """One attempt. With the token at hand (a fixed token, or a call that needs none) it is
-        ``_send`` itself: no extra coroutine on the hot path."""
+        """One attempt after the first. With the token at hand (a fixed token, or a call that
+        needs none) it is ``_send`` itself: no extra coroutine."""
         if not request.authenticated:
             return self._send(request, None, result, patience)
         token = self._auth.fixed
@@ -368,48 +393,71 @@ class Client:
             return await self._send(request, token, result, patience)
 
     async def _send(
-        self, request: Request, token: str | None, result: type[T], patience: MaintenanceDeadline
+        self,
+        request: Request,
+        token: str | None,
+        result: type[T],
+        patience: MaintenanceDeadline | None,
+        *,
+        first: bool = False,
     ) -> T:
+        """One attempt. ``first``: the first attempt of a call with the token at hand, which
+        counts the call, and hands a failure over to ``_retried`` (later attempts raise it to
+        the retry policy). ``patience``: when the call stops waiting for maintenance to end,
+        made when first needed (None until then)."""
         limits = self._limits
-        if not limits.admit(request):
-            await limits.acquire(request, patience)
-        self._stats.requests += 1
-        # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is
-        # answered, with the status or the error and the time.
-        started = None
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s %s", request.operation, request.method, request.path)
-            started = time.perf_counter()
-        status = 0
         try:
-            raw = await self._transport.send(request, token)
-            status = raw.status
-            answer = _protocol.parse_answer(status, raw.headers, raw.body)
-            value = _protocol.structure(answer, result, status, raw.body)
+            if first:
+                self._stats.calls += 1
+            if not limits.admit(request):
+                if patience is None:
+                    patience = MaintenanceDeadline(self._retry_policy.maintenance_timeout)
+                await limits.acquire(request, patience)
+            self._stats.requests += 1
+            # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is
+            # answered, with the status or the error and the time.
+            started = None
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s %s %s", request.operation, request.method, request.path)
+                started = time.perf_counter()
+            status = 0
+            try:
+                raw = await self._transport.send(request, token)
+                status = raw.status
+                answer = _protocol.parse_answer(status, raw.headers, raw.body)
+                value = _protocol.structure(answer, result, status, raw.body)
+            except OpenproviderError as error:
+                self._stats.failures += 1
+                # A server or a proxy may echo the credentials back (an error page quoting the
+                # Authorization header, a login error quoting its body): they are cut out
+                # before the error is logged, raised or kept by the limiter.
+                secrets = self._auth.secrets(token)
+                failure = scrubbed(redacted(error) if request.sensitive else error, secrets)
+                limits.record(request, failure)
+                if started is not None:
+                    _log_request(request, status, failure, started)
+                if failure is error:
+                    logger.debug("%s failed: %s", request.operation, error)
+                    raise
+            else:
+                limits.record(request, None, maintenance=answer.maintenance)
+                if started is not None:
+                    _log_request(request, status, None, started)
+                if answer.warnings and not request.sensitive:
+                    shown = scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
+                    logger.info("%s answered with warnings: %s", request.operation, shown)
+                if first:
+                    budget = limits.retry_budget
+                    if budget is not None:
+                        budget.deposit()
+                return value
+            logger.debug("%s failed: %s", request.operation, failure)
+            # Raised outside the except block, so the original (with the answer) is not chained.
+            raise failure
         except OpenproviderError as error:
-            self._stats.failures += 1
-            # A server or a proxy may echo the credentials back (an error page quoting the
-            # Authorization header, a login error quoting its body): they are cut out before
-            # the error is logged, raised or kept by the limiter.
-            secrets = self._auth.secrets(token)
-            failure = scrubbed(redacted(error) if request.sensitive else error, secrets)
-            limits.record(request, failure)
-            if started is not None:
-                _log_request(request, status, failure, started)
-            if failure is error:
-                logger.debug("%s failed: %s", request.operation, error)
+            if not first:
                 raise
-        else:
-            limits.record(request, None, maintenance=answer.maintenance)
-            if started is not None:
-                _log_request(request, status, None, started)
-            if answer.warnings and not request.sensitive:
-                shown = scrubbed_text(repr(answer.warnings), self._auth.secrets(token))
-                logger.info("%s answered with warnings: %s", request.operation, shown)
-            return value
-        logger.debug("%s failed: %s", request.operation, failure)
-        # Raised outside the except block, so the original (with the answer) is not chained.
-        raise failure
+            return await self._retried(request, result, error, patience)
 
     async def _login(self, username: str, password: str, ip: str) -> LoginData:
         request = _protocol.build_request(
