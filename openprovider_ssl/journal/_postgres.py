@@ -28,7 +28,21 @@ from urllib.parse import unquote, urlsplit
 from .._http.secrets import scrubbed_text
 from ..errors import ValidationError
 from ._base import StoredJournal
-from ._records import ClaimRecord, JournalEntry, Op, Origin, Result, State, order_of, plan
+from ._records import (
+    SETTLES,
+    Claim,
+    ClaimOp,
+    ClaimRecord,
+    JournalEntry,
+    Op,
+    Origin,
+    Result,
+    SettleOp,
+    State,
+    order_of,
+    plan,
+    renewals_only,
+)
 
 try:
     import psycopg
@@ -79,6 +93,63 @@ def _from_json(*types: str) -> str:
 
 
 _T, _TS = "text", "timestamptz"
+#: The renew path's batches (claims and settlements, each order at most once) in one
+#: statement: the rules of ``_records.plan`` in SQL. Claims (index, order, claim id,
+#: expiration) and settlements (index, order, claim id, event, state, settled at, error,
+#: reason, at, expiration) come as JSON; then the batch's time, origin and the renewed hold.
+#: A claim is written over its order's record unless that blocks it (``_records.blocking``);
+#: a settlement changes the claim only while it is pending; every event is added, in the
+#: batch's order. It answers, for each claim, whether it was granted and, if not, the record
+#: that refused it (as the statement found it: a statement does not see its own writes).
+_RENEW = f"""
+WITH c AS (
+  SELECT (r->>0)::integer AS i, (r->>1)::bigint AS order_id, r->>2 AS claim_id,
+         (r->>3)::timestamptz AS expiration
+  FROM jsonb_array_elements(%s::jsonb) AS r),
+s AS (
+  SELECT (r->>0)::integer AS i, (r->>1)::bigint AS order_id, r->>2 AS claim_id,
+         r->>3 AS event, r->>4 AS state, (r->>5)::timestamptz AS settled_at, r->>6 AS error,
+         r->>7 AS reason, (r->>8)::timestamptz AS at, (r->>9)::timestamptz AS expiration
+  FROM jsonb_array_elements(%s::jsonb) AS r),
+o AS (
+  SELECT %s::timestamptz AS now, %s::text AS host, %s::integer AS pid, %s::text AS run,
+         %s::bigint * interval '1 microsecond' AS hold),
+granted AS (
+  INSERT INTO {{s}}.renewal_claims AS k ({_CLAIM_COLUMNS})
+  SELECT c.order_id, c.claim_id, 'pending', c.expiration, o.now, NULL, '', o.host, o.pid, o.run
+  FROM c, o
+  ON CONFLICT (order_id) DO UPDATE SET
+    claim_id = EXCLUDED.claim_id, state = EXCLUDED.state, expiration = EXCLUDED.expiration,
+    claimed_at = EXCLUDED.claimed_at, settled_at = NULL, error = '', host = EXCLUDED.host,
+    pid = EXCLUDED.pid, run = EXCLUDED.run
+  WHERE k.state = 'free'
+     OR (k.state = 'renewed'
+         AND (EXCLUDED.expiration > k.expiration
+              OR EXCLUDED.claimed_at - k.claimed_at >= (SELECT hold FROM o)))
+  RETURNING k.order_id),
+settled AS (
+  UPDATE {{s}}.renewal_claims AS k
+  SET state = coalesce(s.state, 'pending'), settled_at = s.settled_at, error = s.error
+  FROM s
+  WHERE k.order_id = s.order_id AND k.claim_id = s.claim_id AND k.state = 'pending'
+  RETURNING k.order_id),
+added AS (
+  INSERT INTO {{s}}.renewal_events ({_EVENT_COLUMNS})
+  SELECT e.at, e.order_id, e.claim_id, e.event, e.expiration, e.error, e.reason,
+         o.host, o.pid, o.run
+  FROM (SELECT c.i, o.now AS at, c.order_id, c.claim_id, 'claimed' AS event, c.expiration,
+               '' AS error, '' AS reason
+        FROM c JOIN granted USING (order_id), o
+        UNION ALL
+        SELECT s.i, s.at, s.order_id, s.claim_id, s.event, s.expiration, s.error, s.reason
+        FROM s) AS e, o
+  ORDER BY e.i
+  RETURNING 1)
+SELECT c.order_id, g.order_id IS NOT NULL, k.order_id, k.claim_id, k.state,
+       {_utc("k.expiration")}, {_utc("k.claimed_at")}, {_utc("k.settled_at")}, k.error,
+       k.host, k.pid, k.run
+FROM c LEFT JOIN granted AS g USING (order_id)
+  LEFT JOIN {{s}}.renewal_claims AS k ON k.order_id = c.order_id AND g.order_id IS NULL"""
 _CLAIMS = (
     f"SELECT order_id, claim_id, state, {_utc('expiration')}, {_utc('claimed_at')}, "
     f"{_utc('settled_at')}, error, host, pid, run FROM {{s}}.renewal_claims"
@@ -100,10 +171,11 @@ _SQL = {
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CLAIM_COLUMNS.split(", ")[1:]),
     "append": f"INSERT INTO {{s}}.renewal_events ({_EVENT_COLUMNS}) "
     + _from_json(_TS, "bigint", _T, _T, _TS, _T, _T, _T, "integer", _T),
+    "renew": _RENEW,
 }
 #: Prepared on each connection (parsed and planned once); not "read": the best plan of a
 #: read depends on the table's size, and a new journal's tables grow fast.
-_PREPARE = ("lock", "upsert", "append")
+_PREPARE = ("lock", "upsert", "append", "renew")
 # A host that stops between the two messages holds its orders' locks: not for long.
 _BEGIN = (
     "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL idle_in_transaction_session_timeout = '60s'"
@@ -214,6 +286,11 @@ class PostgresJournal(StoredJournal):
                 "EXECUTE opssl_upsert(%s); EXECUTE opssl_append(%s)",
             ),
         }
+        self._renew_messages = {  # the renew path's batch: one message, one round trip
+            False: f"{_BEGIN}; {sql['lock']}; {sql['renew']}; COMMIT",
+            True: f"{_BEGIN}; EXECUTE opssl_lock(%s, %s); "
+            "EXECUTE opssl_renew(%s, %s, %s, %s, %s, %s, %s); COMMIT",
+        }
         self._prepare = "; ".join(f"PREPARE opssl_{n} AS {_numbered(sql[n])}" for n in _PREPARE)
         self._prepared = True  # until a pooler shows that a session's statements do not stay
         # Advisory locks have two keys: the journal's schema, and the order id (wrapped).
@@ -317,6 +394,12 @@ class PostgresJournal(StoredJournal):
                 return await self._transaction(conn, ops)
 
     async def _transaction(self, conn: psycopg.AsyncConnection[Any], ops: list[Op]) -> list[Result]:
+        if renewals_only(ops):
+            return await self._renewals(conn, ops)  # type: ignore[arg-type]
+        return await self._planned(conn, ops)
+
+    async def _planned(self, conn: psycopg.AsyncConnection[Any], ops: list[Op]) -> list[Result]:
+        """Any batch, in two round trips: its orders locked and read, ``plan``, its writes."""
         ids = sorted({order_of(op) for op in ops})
         keys = _array(sorted({_int4(i) for i in ids}))
         begin, finish = self._messages[self._prepared]
@@ -334,6 +417,52 @@ class PostgresJournal(StoredJournal):
             await self._abort(conn)
             raise
         return done.results
+
+    async def _renewals(
+        self, conn: psycopg.AsyncConnection[Any], ops: list[ClaimOp | SettleOp]
+    ) -> list[Result]:
+        """A batch of the renew path in one round trip (``_RENEW``)."""
+        now = self.clock()
+        claims: list[tuple[Any, ...]] = []
+        settles: list[tuple[Any, ...]] = []
+        for i, op in enumerate(ops):
+            if isinstance(op, ClaimOp):
+                claims.append((i, op.order_id, op.claim_id, op.expiration))
+            else:
+                state = SETTLES[op.event]
+                at = op.at or now
+                settled_at = None if state is None else at
+                c = op.claim
+                row = (i, c.order_id, c.claim_id, op.event, state, settled_at, op.error)
+                settles.append((*row, op.reason, at, c.expiration))
+        keys = _array(sorted({_int4(order_of(op)) for op in ops}))
+        hold = self.renewed_hold
+        hold_us = (hold.days * 86_400 + hold.seconds) * 1_000_000 + hold.microseconds
+        origin = self.origin
+        params: tuple[Any, ...] = (self._space, keys, _json(claims), _json(settles), _iso(now))
+        params += (origin.host, origin.pid, origin.run, hold_us)
+        cursor = psycopg.AsyncClientCursor(conn)  # several statements in one message
+        try:
+            await cursor.execute(self._renew_messages[self._prepared], params)
+            rows: list[Any] = []
+            while True:  # BEGIN, SET, the locks, the batch, COMMIT: the batch's rows
+                if cursor.description is not None and len(cursor.description) > 2:
+                    rows = await cursor.fetchall()
+                if not cursor.nextset():
+                    break
+        except BaseException:
+            await self._abort(conn)
+            raise
+        found: dict[int, Result] = {row[0]: None if row[1] else _record(row[2:]) for row in rows}
+        results: list[Result] = []
+        for op in ops:
+            if isinstance(op, SettleOp):
+                results.append(None)
+            elif (refused := found[op.order_id]) is not None:
+                results.append(refused)
+            else:
+                results.append(Claim(op.order_id, op.claim_id, op.expiration, now))
+        return results
 
     async def _abort(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """After a failed batch: roll it back, or drop a connection caught in the middle of

@@ -39,6 +39,7 @@ __all__ = [
     "blocking",
     "order_of",
     "plan",
+    "renewals_only",
 ]
 
 State = Literal["pending", "renewed", "free"]
@@ -202,6 +203,15 @@ Result = Claim | ClaimRecord | None
 
 def order_of(op: Op) -> int:
     return op.claim.order_id if isinstance(op, SettleOp) else op.order_id
+
+
+def renewals_only(ops: list[Op]) -> bool:
+    """Whether ``ops`` are claims and settlements only, each of another order: a batch of the
+    renew path, which the storages apply with a few statements of their own (held to ``plan``
+    by their tests)."""
+    if any(isinstance(op, OperatorOp) for op in ops):
+        return False
+    return len({order_of(op) for op in ops}) == len(ops)
 
 
 @attrs.frozen(slots=True)

@@ -29,13 +29,13 @@ from ._records import (
     ClaimRecord,
     JournalEntry,
     Op,
-    OperatorOp,
     Origin,
     Result,
     SettleOp,
     State,
     order_of,
     plan,
+    renewals_only,
 )
 
 __all__ = ["SqliteJournal"]
@@ -115,13 +115,6 @@ def _begin_at_once(db: sqlite3.Connection) -> bool:
             return False
         raise
     return True
-
-
-def _renewals_only(ops: list[Op]) -> bool:
-    """Whether ``ops`` are claims and settlements only, each of another order."""
-    if any(type(op) is OperatorOp for op in ops):
-        return False
-    return len({order_of(op) for op in ops}) == len(ops)
 
 
 def micros_of(delta: timedelta) -> int:
@@ -299,7 +292,7 @@ class SqliteJournal(StoredJournal):
         return results
 
     def _apply(self, ops: list[Op]) -> list[Result]:
-        if _FAST_SQL and _renewals_only(ops):
+        if _FAST_SQL and renewals_only(ops):
             return self._renewals(cast("list[ClaimOp | SettleOp]", ops))
         return self._planned(ops)
 

@@ -281,8 +281,9 @@ async def test_schemas_are_separate_journals(database: str, schema: str) -> None
         assert len(await two.records()) == 1
 
 
+@pytest.mark.parametrize("path", ["general", "renew"])
 async def test_a_failed_batch_fails_every_operation_in_it_and_writes_nothing(
-    journal: Any, monkeypatch: pytest.MonkeyPatch
+    journal: Any, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     await journal.claim(1)
     connection = journal._conn
@@ -290,9 +291,15 @@ async def test_a_failed_batch_fails_every_operation_in_it_and_writes_nothing(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the rules broke")
 
-    monkeypatch.setattr(_postgres, "plan", broken)
+    if path == "general":  # broken between its two messages, inside the transaction
+        monkeypatch.setattr(_postgres, "renewals_only", lambda ops: False)
+        monkeypatch.setattr(_postgres, "plan", broken)
+        failure: type[Exception] = RuntimeError
+    else:  # the renew path's one statement fails on the server, after its locks
+        monkeypatch.setattr(_postgres, "_json", lambda rows: "not json")
+        failure = psycopg.errors.InvalidTextRepresentation
     outcomes = await asyncio.gather(*(journal.claim(i) for i in (2, 3, 4)), return_exceptions=True)
-    assert [type(o) for o in outcomes] == [RuntimeError] * 3
+    assert [type(o) for o in outcomes] == [failure] * 3
     monkeypatch.undo()
     assert [r.order_id for r in await journal.records()] == [1]
     assert journal._conn is connection  # rolled back, not dropped

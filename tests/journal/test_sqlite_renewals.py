@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from openprovider_ssl.journal import SqliteJournal
@@ -61,6 +61,29 @@ def batches(draw: st.DrawFn) -> tuple[dict[int, Any], list[Op]]:
     return records, ops
 
 
+#: Cases on the edges of the rules, tried every run (the drawn ones may miss them).
+EDGES: list[tuple[dict[int, Any], list[Op]]] = [
+    ({1: ("renewed", T0, HOLD)}, [ClaimOp(1, None, "new-1")]),  # the hold ends: granted
+    ({1: ("renewed", T0, AGES[1])}, [ClaimOp(1, T0, "new-1")]),  # just inside: refused
+    ({1: ("renewed", T0, AGES[0])}, [ClaimOp(1, EXPIRATIONS[3], "new-1")]),  # a later period
+    ({1: ("pending", None, AGES[0])}, [ClaimOp(1, None, "new-1"), ClaimOp(2, None, "new-2")]),
+    (
+        {1: ("pending", None, AGES[0]), 2: ("pending", T0, AGES[0])},
+        [
+            SettleOp(Claim(1, "other", None, T0), "renewed"),
+            SettleOp(Claim(2, "old", T0, T0), "unknown", "timeout", "", NOW),
+            ClaimOp(3, T0, "new-3"),
+        ],
+    ),
+]
+
+
+def with_edges(test: Any) -> Any:
+    for records, ops in EDGES:
+        test = example(batch=(records, ops))(test)
+    return test
+
+
 def _journal(directory: Path, records: dict[int, Any]) -> SqliteJournal:
     journal = SqliteJournal(directory / f"j{next(_files)}.sqlite3", clock=Clock(NOW))
     journal._db = journal._connect()
@@ -81,6 +104,7 @@ def _tables(journal: SqliteJournal) -> tuple[list[Any], list[Any]]:
 
 
 @settings(max_examples=300, deadline=None)
+@with_edges
 @given(batch=batches())
 def test_the_renew_path_decides_and_writes_what_plan_does(
     tmp_path_factory: pytest.TempPathFactory, batch: tuple[dict[int, Any], list[Op]]
