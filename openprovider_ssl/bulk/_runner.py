@@ -429,7 +429,8 @@ class BulkRun(Generic[R]):
         await self.aclose()
 
     def stop(self) -> None:
-        """Take no new orders; the iteration ends once the orders in progress are answered."""
+        """Take no new orders; the iteration ends once the orders in progress are answered.
+        Orders read ahead and not started are then in ``unsent``."""
         self._state.stopping = True
 
     async def aclose(self) -> None:
@@ -494,7 +495,8 @@ class BulkRun(Generic[R]):
 
     @property
     def unsent(self) -> tuple[int, ...]:
-        """Orders taken from the source whose request never left before the run was cancelled."""
+        """Orders taken from the source whose request never left before the run was cancelled
+        (or, read ahead, before it stopped): safe to try again."""
         return tuple(self._state.unsent)
 
     @property
