@@ -34,8 +34,10 @@ _ONE_SECOND = timedelta(seconds=1)
 _new_claim = tuple.__new__  # a Claim without the Python-level __new__ of a NamedTuple
 
 
-#: seq, at, order id, claim id, event, expiration, error, reason
-_Row = tuple[int, datetime, int, str, Event, datetime | None, str, str]
+#: An event in the history is these seven values one after the other (at, order id, claim id,
+#: event, expiration, error, reason), its seq counted from the last: no tuple kept per event,
+#: so the history makes nothing for the garbage collector to look at.
+_ROW = 7
 
 
 def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
@@ -92,7 +94,7 @@ class MemoryJournal(RenewalJournal):
         # order id -> (claim id, expiration, claimed at, last error): made a record when read.
         self._pending: dict[int, tuple[str, datetime | None, datetime, str]] = {}
         self._renewed: dict[int, int] = {}
-        self._history: deque[_Row] = deque(maxlen=history)
+        self._history: deque[Any] = deque(maxlen=None if history is None else _ROW * history)
         self._seq = 0
         self._claimed_up = _SecondsUp()
 
@@ -113,7 +115,7 @@ class MemoryJournal(RenewalJournal):
         reason: str = "",
     ) -> None:
         self._seq += 1
-        self._history.append((self._seq, now, order_id, claim_id, event, expiration, error, reason))
+        self._history.extend((now, order_id, claim_id, event, expiration, error, reason))
 
     def _record(self, order_id: int) -> ClaimRecord | None:
         pending = self._pending.get(order_id)
@@ -136,7 +138,7 @@ class MemoryJournal(RenewalJournal):
         claim_id = self._claim_id()
         self._pending[order_id] = (claim_id, expiration, now, "")
         self._seq += 1
-        self._history.append((self._seq, now, order_id, claim_id, "claimed", expiration, "", ""))
+        self._history.extend((now, order_id, claim_id, "claimed", expiration, "", ""))
         return _new_claim(Claim, (order_id, claim_id, expiration, now))
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
@@ -153,7 +155,7 @@ class MemoryJournal(RenewalJournal):
             shown = 0 if expiration is None else _seconds_up(expiration)
             self._renewed[order_id] = shown * _SECONDS + self._claimed_up(held[2])
         self._seq += 1
-        self._history.append((self._seq, now, order_id, claim_id, event, held[1], error, ""))
+        self._history.extend((now, order_id, claim_id, event, held[1], error, ""))
 
     def _settle(
         self,
@@ -221,9 +223,13 @@ class MemoryJournal(RenewalJournal):
         until: datetime | None = None,
     ) -> list[JournalEntry]:
         host, pid, run = self.origin.host, self.origin.pid, self.origin.run
+        history = self._history
+        values = iter(history)
+        rows = zip(*[values] * _ROW, strict=True)
+        first = self._seq - len(history) // _ROW + 1
         return [
             JournalEntry(seq, at, oid, claim_id, event, expiration, error, reason, host, pid, run)
-            for seq, at, oid, claim_id, event, expiration, error, reason in self._history
+            for seq, (at, oid, claim_id, event, expiration, error, reason) in enumerate(rows, first)
             if (order_id is None or oid == order_id)
             and (since is None or at >= since)
             and (until is None or at < until)
