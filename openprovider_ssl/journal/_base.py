@@ -55,7 +55,7 @@ EXPORT_FIELDS = (
 LAZY_DELAY: Final = 0.05
 
 #: How many orders a bulk run claims in a durable journal ahead of their turn, by default.
-DEFAULT_LOOKAHEAD: Final = 32
+DEFAULT_LOOKAHEAD: Final = 100
 MAX_LOOKAHEAD: Final = 10_000
 
 

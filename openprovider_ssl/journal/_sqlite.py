@@ -261,44 +261,47 @@ class SqliteJournal(StoredJournal):
         return self._db
 
     async def _commit(self, ops: list[Op]) -> list[Result]:
-        """One batch in one transaction. Its statements run right here, on the event loop:
-        they only touch SQLite's page cache, and a worker thread would wait for the GIL at
-        every statement while the loop is busy (which costs the loop more than running them).
-        Only the COMMIT, which writes the file and waits for the disk, goes to the thread.
-        While another process holds the file's write lock, the whole batch goes to the
-        thread, to wait there (``busy_timeout``)."""
+        """One batch in one transaction. The statements that decide run right here, on the
+        event loop: they only touch SQLite's page cache, and a worker thread would wait for
+        the GIL at every statement while the loop is busy (which costs the loop more than
+        running them). The history's rows and the COMMIT, which writes the file and waits for
+        the disk, go to the thread: one hand-over a batch. While another process holds the
+        file's write lock, the whole batch goes to the thread, to wait there
+        (``busy_timeout``)."""
         db = self._connection()
         async with self._turn:
             if not _begin_at_once(db):
                 results: list[Result] = await self._run(self._patiently, self._commit_now, ops)
                 return results
             try:
-                results = self._apply(ops)
+                results, events = self._apply(ops)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            await self._run(self._end, db)
+            await self._run(self._end, db, events)
             return results
 
     def _commit_now(self, ops: list[Op]) -> list[Result]:
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
         try:
-            results = self._apply(ops)
+            results, events = self._apply(ops)
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self._end(db)
+        self._end(db, events)
         return results
 
-    def _apply(self, ops: list[Op]) -> list[Result]:
+    def _apply(self, ops: list[Op]) -> tuple[list[Result], list[tuple[Any, ...]]]:
+        """The batch's decisions, written; and the rows of history still to add."""
         if _FAST_SQL and renewals_only(ops):
             return self._renewals(cast("list[ClaimOp | SettleOp]", ops))
-        return self._planned(ops)
+        return self._planned(ops), []
 
-    def _end(self, db: sqlite3.Connection) -> None:
-        """COMMIT (the write to the file, and the wait for the disk)."""
+    def _end(self, db: sqlite3.Connection, events: list[tuple[Any, ...]]) -> None:
+        """Add ``events`` and COMMIT (the write to the file, and the wait for the disk)."""
         try:
+            self._insert(f"INSERT INTO renewal_events ({_NEW_EVENT_COLUMNS}) VALUES ", events)
             try:
                 db.execute("COMMIT")
             except sqlite3.OperationalError as error:
@@ -383,7 +386,9 @@ class SqliteJournal(StoredJournal):
         )
         return done.results
 
-    def _renewals(self, ops: list[ClaimOp | SettleOp]) -> list[Result]:
+    def _renewals(
+        self, ops: list[ClaimOp | SettleOp]
+    ) -> tuple[list[Result], list[tuple[Any, ...]]]:
         """The renew path's batches (claims and settlements, each order at most once): the
         rules of ``_records.plan`` in three statements over the whole batch, each returning
         at most one row. ``tests/journal/test_sqlite_renewals.py`` holds it to ``plan``."""
@@ -425,8 +430,7 @@ class SqliteJournal(StoredJournal):
                 )
             else:
                 results.append(refused[op.order_id])
-        self._insert(f"INSERT INTO renewal_events ({_NEW_EVENT_COLUMNS}) VALUES ", events)
-        return results
+        return results, events
 
     def _claim_all(self, claims: list[ClaimOp], now_us: int | None) -> set[int]:
         """Write each claim unless its order's record blocks it; the ids of those written."""

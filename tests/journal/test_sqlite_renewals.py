@@ -116,8 +116,10 @@ def test_the_renew_path_decides_and_writes_what_plan_does(
     try:
         for journal in (fast, general):
             journal._connection().execute("BEGIN IMMEDIATE")
-        fast_results = fast._renewals(ops)  # type: ignore[arg-type]
+        fast_results, history = fast._renewals(ops)  # type: ignore[arg-type]
+        fast._end(fast._connection(), history)
         general_results = general._planned(ops)
+        general._end(general._connection(), [])
         assert fast_results == general_results
         assert _tables(fast) == _tables(general)
     finally:
