@@ -13,7 +13,7 @@ from typing import NamedTuple
 import aiohttp
 import yarl
 
-from .._protocol.messages import Request
+from .._protocol.messages import Request, new_tuple
 from ..errors import ResponseError, TLSError, TransportError
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -165,7 +165,7 @@ class Transport:
                     body = await response.read()  # the usual answer: small, plain, announced
                 else:
                     body = await self._read(response)
-                return RawAnswer(response.status, response.headers, body)
+                return new_tuple(RawAnswer, (response.status, response.headers, body))
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as exc:
             raise transport_error(request, exc, self._host) from exc
 
