@@ -17,6 +17,8 @@ T = TypeVar("T")
 S = TypeVar("S", bound=str)
 
 _INT32_MAX = 2**31 - 1
+#: The largest id: ``positive_int`` takes ints from 1 to this.
+INT32_MAX = _INT32_MAX
 # ASCII: with IGNORECASE alone, [a-z] also matches letters such as "\u212a" (Kelvin sign).
 _HOSTNAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z", re.IGNORECASE | re.ASCII)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\Z")

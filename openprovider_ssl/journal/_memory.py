@@ -128,6 +128,15 @@ class MemoryJournal(RenewalJournal):
         return None if packed is None else _unpack(order_id, packed, self.origin)
 
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
+        return self._claim_now(order_id, expiration)
+
+    async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
+        self._settle_now(claim, event, error)
+
+    # -- the renew path, without a coroutine: renew() calls these on a MemoryJournal -------
+
+    def _claim_now(self, order_id: int, expiration: datetime | None = None) -> Claim:
+        """``claim``, done at once (a journal in memory has nothing to wait for)."""
         # On every renew's path: the rules of ``_records`` written out, without helpers.
         now = self.clock()
         if order_id in self._pending or order_id in self._renewed:
@@ -141,7 +150,8 @@ class MemoryJournal(RenewalJournal):
         self._history.extend((now, order_id, claim_id, "claimed", expiration, "", ""))
         return _new_claim(Claim, (order_id, claim_id, expiration, now))
 
-    async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
+    def _settle_now(self, claim: Claim, event: Event, error: str = "") -> None:
+        """``settle``, done at once."""
         order_id, claim_id, expiration, _ = claim
         held = self._pending.get(order_id)
         state = SETTLES[event]
@@ -151,9 +161,11 @@ class MemoryJournal(RenewalJournal):
         now = self.clock()
         del self._pending[order_id]
         if state == RENEWED:
-            expiration = held[1]
+            expiration, claimed_at = held[1], held[2]
             shown = 0 if expiration is None else _seconds_up(expiration)
-            self._renewed[order_id] = shown * _SECONDS + self._claimed_up(held[2])
+            up = self._claimed_up  # (its second's bounds compared here, without the call)
+            claimed = up.seconds if up.after < claimed_at <= up.until else up(claimed_at)
+            self._renewed[order_id] = shown * _SECONDS + claimed
         self._seq += 1
         self._history.extend((now, order_id, claim_id, event, held[1], error, ""))
 

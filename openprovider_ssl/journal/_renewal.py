@@ -24,7 +24,7 @@ from ..errors import APIError, OpenproviderError, OutcomeUnknownError
 from ..limits._front import Limits, SendMark, send_mark
 from ..models import Order, Renewed
 from ..retry import RetryPolicy
-from . import ClaimRecord, Event, RenewalJournal
+from . import ClaimRecord, Event, MemoryJournal, RenewalJournal
 
 __all__ = [
     "OrderReader",
@@ -88,7 +88,13 @@ async def renew(
 ) -> Renewed:
     """Send one renew under a journal claim; see the module docstring for the rules."""
     journal = client.journal
-    claim = await journal.claim(order_id, known_expiration)
+    if type(journal) is MemoryJournal:
+        # The default journal claims and settles at once: no coroutine for either.
+        memory: MemoryJournal | None = journal
+        claim = journal._claim_now(order_id, known_expiration)
+    else:
+        memory = None
+        claim = await journal.claim(order_id, known_expiration)
     outer = send_mark.get()
     mark = _make_mark(SendMark)
     mark.sent = False
@@ -124,7 +130,10 @@ async def renew(
         send_mark.reset(token)
         if outer is not None and mark.sent:
             outer.sent = True
-    await journal.settle(claim, "renewed")
+    if memory is not None:
+        memory._settle_now(claim, "renewed")
+    else:
+        await journal.settle(claim, "renewed")
     return result
 
 
