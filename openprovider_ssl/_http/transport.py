@@ -156,16 +156,18 @@ class Transport:
                 # that "succeeds", or send an update to another URL.
                 allow_redirects=False,
             ) as response:
-                length = response.content_length
+                # response.content_length, without its property's call
+                answered = response.headers
+                length = answered.get("Content-Length")
                 if (
                     length is not None
-                    and length <= self._max_response_bytes
-                    and "Content-Encoding" not in response.headers
+                    and int(length) <= self._max_response_bytes
+                    and "Content-Encoding" not in answered
                 ):
                     body = await response.read()  # the usual answer: small, plain, announced
                 else:
                     body = await self._read(response)
-                return new_tuple(RawAnswer, (response.status, response.headers, body))
+                return new_tuple(RawAnswer, (response.status, answered, body))
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as exc:
             raise transport_error(request, exc, self._host) from exc
 
