@@ -126,6 +126,15 @@ class RenewalJournal(abc.ABC):
         order for this period.
         """
 
+    def _claim_at_once(self, order_id: int, expiration: datetime | None = None) -> Claim | None:
+        """``claim``, when it has nothing to wait for (the renew path tries this first, to
+        spare a coroutine): the claim, or ``RenewalPendingError``; None: await ``claim``."""
+        return None
+
+    def _settle_at_once(self, claim: Claim, event: Event, *, error: str = "") -> bool:
+        """``settle``, when it has nothing to wait for; False: await ``settle``."""
+        return False
+
     def claim_ahead(
         self, order_id: int, expiration: datetime | None = None
     ) -> Callable[[], None] | None:
@@ -462,6 +471,20 @@ class StoredJournal(RenewalJournal):
         else:
             future.add_done_callback(free)
 
+    def _claim_at_once(self, order_id: int, expiration: datetime | None = None) -> Claim | None:
+        """A claim made ahead and committed already: taken up at once."""
+        ahead = self._ahead.get(order_id)
+        if ahead is None or ahead.expiration != expiration or not ahead.future.done():
+            return None
+        if ahead.future.cancelled():
+            return None
+        del self._ahead[order_id]
+        result = ahead.future.result()  # the commit's error, if it failed
+        if isinstance(result, Claim):
+            return result
+        assert isinstance(result, ClaimRecord)
+        raise self._refused(result)
+
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
         if not _valid_id(order_id):
             # Checked here: a bad id in a batch would fail every other claim committed with it.
@@ -502,7 +525,11 @@ class StoredJournal(RenewalJournal):
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
         """Queued for the next commit, without waiting for it (see ``GroupCommit``): until it
         is committed the claim reads as pending, the safe side, and ``close()`` commits it."""
+        self._settle_at_once(claim, event, error=error)
+
+    def _settle_at_once(self, claim: Claim, event: Event, *, error: str = "") -> bool:
         self._group.post(SettleOp(claim, event, error, at=self.clock()))
+        return True
 
     def _report_lost(self, count: int, error: Exception) -> None:
         """Settlements nobody awaits: if their commit failed, say so (their claims stay

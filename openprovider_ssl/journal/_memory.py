@@ -91,6 +91,10 @@ class MemoryJournal(RenewalJournal):
 
     def __init__(self, *, history: int = 10_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        cls = type(self)
+        self._overridden = cls.claim is not MemoryJournal.claim or (
+            cls.settle is not MemoryJournal.settle
+        )
         # order id -> (claim id, expiration, claimed at, last error): made a record when read.
         self._pending: dict[int, tuple[str, datetime | None, datetime, str]] = {}
         self._renewed: dict[int, int] = {}
@@ -133,7 +137,16 @@ class MemoryJournal(RenewalJournal):
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
         self._settle_now(claim, event, error)
 
-    # -- the renew path, without a coroutine: renew() calls these on a MemoryJournal -------
+    # -- the renew path, without a coroutine (unless a subclass overrides claim or settle) ---
+
+    def _claim_at_once(self, order_id: int, expiration: datetime | None = None) -> Claim | None:
+        return None if self._overridden else self._claim_now(order_id, expiration)
+
+    def _settle_at_once(self, claim: Claim, event: Event, *, error: str = "") -> bool:
+        if self._overridden:
+            return False
+        self._settle_now(claim, event, error)
+        return True
 
     def _claim_now(self, order_id: int, expiration: datetime | None = None) -> Claim:
         """``claim``, done at once (a journal in memory has nothing to wait for)."""

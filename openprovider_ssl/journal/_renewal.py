@@ -24,7 +24,7 @@ from ..errors import APIError, OpenproviderError, OutcomeUnknownError
 from ..limits._front import Limits, SendMark, send_mark
 from ..models import Order, Renewed
 from ..retry import RetryPolicy
-from . import ClaimRecord, Event, MemoryJournal, RenewalJournal
+from . import ClaimRecord, Event, RenewalJournal
 
 __all__ = [
     "OrderReader",
@@ -88,12 +88,10 @@ async def renew(
 ) -> Renewed:
     """Send one renew under a journal claim; see the module docstring for the rules."""
     journal = client.journal
-    if type(journal) is MemoryJournal:
-        # The default journal claims and settles at once: no coroutine for either.
-        memory: MemoryJournal | None = journal
-        claim = journal._claim_now(order_id, known_expiration)
-    else:
-        memory = None
+    # Without a coroutine where the journal has nothing to wait for (the default one in
+    # memory, a claim made ahead and committed already).
+    claim = journal._claim_at_once(order_id, known_expiration)
+    if claim is None:
         claim = await journal.claim(order_id, known_expiration)
     outer = send_mark.get()
     mark = _make_mark(SendMark)
@@ -130,9 +128,7 @@ async def renew(
         send_mark.reset(token)
         if outer is not None and mark.sent:
             outer.sent = True
-    if memory is not None:
-        memory._settle_now(claim, "renewed")
-    else:
+    if not journal._settle_at_once(claim, "renewed"):
         await journal.settle(claim, "renewed")
     return result
 

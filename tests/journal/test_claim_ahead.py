@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+import openprovider_ssl as op
 from openprovider_ssl.errors import RenewalPendingError, ValidationError
-from openprovider_ssl.journal import MemoryJournal, SqliteJournal
+from openprovider_ssl.journal import Claim, Event, MemoryJournal, SqliteJournal
 from openprovider_ssl.journal._records import Op, Result
+from openprovider_ssl.testing import FakeOpenprovider
 from tests.journal._journals import T0, Clock
 
 EXPIRES = T0.replace(year=T0.year + 1)
@@ -145,3 +148,46 @@ def _count_commits(journal: SqliteJournal) -> list[int]:
 
     journal._commit = counted  # type: ignore[method-assign]
     return seen
+
+
+async def test_the_renew_path_takes_a_committed_claim_made_ahead_at_once(tmp_path: Path) -> None:
+    async with FakeOpenprovider(orders=20, seed=4, expiring_share=1.0) as fake:
+        [order_id, *_] = fake.renewable_ids()
+        async with (
+            SqliteJournal(tmp_path / "j.sqlite3") as journal,
+            op.Client(token=fake.token, base_url=fake.url, journal=journal) as client,
+        ):
+            journal.claim_ahead(order_id)
+            await journal._group.drain()
+            waited: list[int] = []
+            claim = journal.claim
+
+            async def spied(order_id: int, expiration: datetime | None = None) -> Claim:
+                waited.append(order_id)
+                return await claim(order_id, expiration)
+
+            journal.claim = spied  # type: ignore[method-assign]
+            await client.orders.renew(order_id)
+            assert waited == []  # taken up at once
+            [record] = await journal.records()
+            assert (record.order_id, record.state) == (order_id, "renewed")
+    assert fake.stats.renewals == {order_id: 1}
+
+
+async def test_a_memory_journal_subclass_overriding_claim_and_settle_is_called() -> None:
+    calls: list[str] = []
+
+    class Watched(MemoryJournal):
+        async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
+            calls.append("claim")
+            return await super().claim(order_id, expiration)
+
+        async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
+            calls.append(event)
+            await super().settle(claim, event, error=error)
+
+    async with FakeOpenprovider(orders=20, seed=4, expiring_share=1.0) as fake:
+        [order_id, *_] = fake.renewable_ids()
+        async with op.Client(token=fake.token, base_url=fake.url, journal=Watched()) as client:
+            await client.orders.renew(order_id)
+    assert calls == ["claim", "renewed"]
