@@ -62,8 +62,7 @@ class IdenticalCallBudget:
         if now >= self._slice_end:
             self._open_slice(now)
         total, counts = self._total, self._counts
-        # request.identity, without the property's call: spent on every request
-        i = hash((request.method, request.path, request.params, request.body)) & _MASK
+        i = hash(request.identity) & _MASK
         if total[i] >= self.limit:
             retry_after = self._retry_after(i, now)
             raise IdenticalCallLimitError(request.operation, self.limit, self.window, retry_after)

@@ -67,11 +67,7 @@ class MemoryLimiter:
         if not self._free:
             return False
         now = self._clock()
-        rate = self._rate_adapter
-        if now - rate._bucket < rate.BUCKET:
-            rate._count += 1  # observe(now) within its bucket, without the call
-        else:
-            rate.observe(now)
+        self._rate_adapter.observe(now)
         self.identical.spend(request, now)
         return True
 
