@@ -138,9 +138,7 @@ class Transport:
 
     async def send(self, request: Request, token: str | None) -> RawAnswer:
         """Send one request and read the whole answer, within the size cap."""
-        session = self._session
-        if session is None or (self._owns_session and self._loop is not asyncio.get_running_loop()):
-            session = self._get_session()
+        session = self._get_session()
         headers = self._request_headers[request.body is not None]
         if token is not None and token != self._session_token:
             headers = {**headers, "Authorization": f"Bearer {token}"}
@@ -156,12 +154,11 @@ class Transport:
                 # that "succeeds", or send an update to another URL.
                 allow_redirects=False,
             ) as response:
-                # response.content_length, without its property's call
                 answered = response.headers
-                length = answered.get("Content-Length")
+                length = response.content_length
                 if (
                     length is not None
-                    and int(length) <= self._max_response_bytes
+                    and length <= self._max_response_bytes
                     and "Content-Encoding" not in answered
                 ):
                     body = await response.read()  # the usual answer: small, plain, announced

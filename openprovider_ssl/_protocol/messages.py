@@ -115,9 +115,7 @@ class Answer(NamedTuple):
 
 def parse_answer(status: int, headers: Mapping[str, str], body: bytes) -> Answer:
     """Return the envelope of a successful answer, or raise the classified error."""
-    envelope = _decode_compact(body)  # the usual answer; anything else is decoded below
-    if type(envelope) is not dict:
-        envelope = _decode_envelope(status, body)
+    envelope = _decode_envelope(status, body)
     code = envelope.get("code")
     if type(code) is not int:  # (JSON's true and false are not codes)
         raise ResponseError("the envelope has no integer 'code'", http_status=status, excerpt=body)
@@ -206,8 +204,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 def structure(answer: Answer, cls: type[T], status: int, body: bytes) -> T:
     """Structure ``data`` into ``cls``; a result class with ``warnings`` receives them."""
     try:
-        # converter.structure, without its call: on every answer
-        result: T = _converter.structure_hook(cls)(answer.data, cls)
+        result = _converter.structure(answer.data, cls)
     except _converter.STRUCTURE_ERRORS as exc:
         raise ResponseError(
             f"'data' does not fit {cls.__name__}: {_describe(exc)}",

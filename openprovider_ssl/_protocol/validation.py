@@ -17,8 +17,6 @@ T = TypeVar("T")
 S = TypeVar("S", bound=str)
 
 _INT32_MAX = 2**31 - 1
-#: The largest id: ``positive_int`` takes ints from 1 to this.
-INT32_MAX = _INT32_MAX
 # ASCII: with IGNORECASE alone, [a-z] also matches letters such as "\u212a" (Kelvin sign).
 _HOSTNAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z", re.IGNORECASE | re.ASCII)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\Z")
@@ -46,6 +44,8 @@ def positive_int(name: str, value: object) -> int:
 
 
 def order_id(value: object) -> int:
+    if type(value) is int and 0 < value <= _INT32_MAX:
+        return value  # the usual id, without positive_int's call: every renew checks one
     return positive_int("order_id", value)
 
 

@@ -364,10 +364,7 @@ class Orders:
         renewal is confirmed; otherwise ``OutcomeUnknownError`` names the order, which stays
         pending in the journal until ``reconcile()`` confirms it or an operator releases it.
         """
-        # The usual id checked here, without check.order_id's two calls (the same test).
-        oid = order_id if type(order_id) is int and 0 < order_id <= check.INT32_MAX else None
-        if oid is None:
-            oid = check.order_id(order_id)
+        oid = check.order_id(order_id)
         if known_expiration is not None and (
             not isinstance(known_expiration, datetime) or known_expiration.tzinfo is None
         ):

@@ -40,12 +40,12 @@ _new_claim = tuple.__new__  # a Claim without the Python-level __new__ of a Name
 _ROW = 7
 
 
-def _pack(expiration: datetime | None, claimed_at: datetime) -> int:
+def _pack(expiration: datetime | None, claimed: int) -> int:
     """A renewal in one int: the expiration in whole seconds rounded up (a later expiration
-    within that second counts as the same one: refused, the safe side) and the claim time."""
+    within that second counts as the same one: refused, the safe side) and the claim time
+    (``claimed``: its seconds rounded up too, so the hold never ends early)."""
     shown = 0 if expiration is None else _seconds_up(expiration)
-    # The claim time rounded up too: the hold never ends early.
-    return shown * _SECONDS + _seconds_up(claimed_at)
+    return shown * _SECONDS + claimed
 
 
 def _seconds_up(at: datetime) -> int:
@@ -157,9 +157,7 @@ class MemoryJournal(RenewalJournal):
             if blocker is not None:
                 raise self._refused(blocker)
             self._renewed.pop(order_id, None)
-        # self._claim_id(), without the call
-        self._serial += 1
-        claim_id = f"{self.origin.run}-{self._serial}"
+        claim_id = self._claim_id()
         self._pending[order_id] = (claim_id, expiration, now, "")
         self._seq += 1
         self._history.extend((now, order_id, claim_id, "claimed", expiration, "", ""))
@@ -176,11 +174,7 @@ class MemoryJournal(RenewalJournal):
         now = self.clock()
         del self._pending[order_id]
         if state == RENEWED:
-            expiration, claimed_at = held[1], held[2]
-            shown = 0 if expiration is None else _seconds_up(expiration)
-            up = self._claimed_up  # (its second's bounds compared here, without the call)
-            claimed = up.seconds if up.after < claimed_at <= up.until else up(claimed_at)
-            self._renewed[order_id] = shown * _SECONDS + claimed
+            self._renewed[order_id] = _pack(held[1], self._claimed_up(held[2]))
         self._seq += 1
         self._history.extend((now, order_id, claim_id, event, held[1], error, ""))
 
@@ -209,7 +203,7 @@ class MemoryJournal(RenewalJournal):
         else:
             del self._pending[order_id]
             if state == RENEWED:
-                self._renewed[order_id] = _pack(held[1], held[2])
+                self._renewed[order_id] = _pack(held[1], _seconds_up(held[2]))
         self._event(now, order_id, held[0], event, held[1], error=error, reason=reason)
         return held
 

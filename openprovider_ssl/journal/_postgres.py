@@ -42,6 +42,7 @@ from ._records import (
     order_of,
     plan,
     renewals_only,
+    whole_micros,
 )
 
 try:
@@ -436,11 +437,9 @@ class PostgresJournal(StoredJournal):
                 row = (i, c.order_id, c.claim_id, op.event, state, settled_at, op.error)
                 settles.append((*row, op.reason, at, c.expiration))
         keys = _array(sorted({_int4(order_of(op)) for op in ops}))
-        hold = self.renewed_hold
-        hold_us = (hold.days * 86_400 + hold.seconds) * 1_000_000 + hold.microseconds
         origin = self.origin
         params: tuple[Any, ...] = (self._space, keys, _json(claims), _json(settles), _iso(now))
-        params += (origin.host, origin.pid, origin.run, hold_us)
+        params += (origin.host, origin.pid, origin.run, whole_micros(self.renewed_hold))
         cursor = psycopg.AsyncClientCursor(conn)  # several statements in one message
         try:
             await cursor.execute(self._renew_messages[self._prepared], params)

@@ -40,6 +40,7 @@ __all__ = [
     "order_of",
     "plan",
     "renewals_only",
+    "whole_micros",
 ]
 
 State = Literal["pending", "renewed", "free"]
@@ -199,6 +200,11 @@ Op = ClaimOp | SettleOp | OperatorOp
 #: Per operation: a granted ``Claim``, the ``ClaimRecord`` that blocked a claim or that an
 #: operator settled, or None (a settlement, or an operator's decision with nothing pending).
 Result = Claim | ClaimRecord | None
+
+
+def whole_micros(delta: timedelta) -> int:
+    """``delta`` in whole microseconds: exact, as the storages keep and compare times."""
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def order_of(op: Op) -> int:

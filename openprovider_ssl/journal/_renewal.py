@@ -70,11 +70,6 @@ def _settlement(error: OpenproviderError) -> Event:
     return "not_applied"
 
 
-#: ``SendMark.__new__``: with ``sent = False`` set after it, a ``SendMark()`` without the
-#: Python-level ``__init__`` (one per renew).
-_make_mark = SendMark.__new__
-
-
 def _described(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -94,8 +89,7 @@ async def renew(
     if claim is None:
         claim = await journal.claim(order_id, known_expiration)
     outer = send_mark.get()
-    mark = _make_mark(SendMark)
-    mark.sent = False
+    mark = SendMark()
     token = send_mark.set(mark)
     try:
         result = await client._execute(request, Renewed)

@@ -36,6 +36,7 @@ from ._records import (
     order_of,
     plan,
     renewals_only,
+    whole_micros,
 )
 
 __all__ = ["SqliteJournal"]
@@ -117,17 +118,10 @@ def _begin_at_once(db: sqlite3.Connection) -> bool:
     return True
 
 
-def micros_of(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def micros(when: datetime | None) -> int | None:
     """An aware datetime as whole microseconds since the epoch: stored exactly, compared
     exactly (a float would round)."""
-    if when is None:
-        return None
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return None if when is None else whole_micros(when - _EPOCH)
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
@@ -441,7 +435,7 @@ class SqliteJournal(StoredJournal):
                 (c.order_id, c.claim_id, PENDING, micros(c.expiration), now_us, None, "", *origin)
                 for c in claims
             ],
-            _UNLESS_BLOCKED.format(hold=micros_of(self.renewed_hold)),
+            _UNLESS_BLOCKED.format(hold=whole_micros(self.renewed_hold)),
         )
         granted: set[int] = set()
         for chunk in _chunks(claims, self._max_variables // 2):

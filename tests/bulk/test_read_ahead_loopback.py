@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import openprovider_ssl as op
 from openprovider_ssl.journal import SqliteJournal
 from openprovider_ssl.testing import FakeOpenprovider
+from tests.bulk.test_renewal_cap_loopback import RENEW_MODELS
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +36,13 @@ def spy_on_claims_ahead(journal: SqliteJournal) -> list[int]:
     return made
 
 
-async def test_a_run_reads_ahead_and_renews_each_order_once(tmp_path: Path) -> None:
-    async with FakeOpenprovider(orders=300, seed=3, expiring_share=1.0, latency=0.002) as fake:
+@pytest.mark.parametrize("model", RENEW_MODELS)
+async def test_a_run_reads_ahead_and_renews_each_order_once(
+    tmp_path: Path, model: dict[str, Any]
+) -> None:
+    async with FakeOpenprovider(
+        orders=300, seed=3, expiring_share=1.0, latency=0.002, **model
+    ) as fake:
         ids = fake.renewable_ids()
         async with (
             SqliteJournal(tmp_path / "j.sqlite3", lookahead=8) as journal,
@@ -53,11 +60,14 @@ async def test_a_run_reads_ahead_and_renews_each_order_once(tmp_path: Path) -> N
     assert len(records) == len(ids)
 
 
+@pytest.mark.parametrize("model", RENEW_MODELS)
 @pytest.mark.parametrize("how", ["cancelled", "stopped"])
 async def test_orders_claimed_ahead_and_never_sent_are_freed_and_reported_unsent(
-    tmp_path: Path, how: str
+    tmp_path: Path, how: str, model: dict[str, Any]
 ) -> None:
-    async with FakeOpenprovider(orders=400, seed=5, expiring_share=1.0, latency=0.02) as fake:
+    async with FakeOpenprovider(
+        orders=400, seed=5, expiring_share=1.0, latency=0.02, **model
+    ) as fake:
         ids = fake.renewable_ids()
         async with (
             SqliteJournal(tmp_path / "j.sqlite3", lookahead=16) as journal,

@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from openprovider_ssl.errors import RenewalPendingError, ValidationError
 from openprovider_ssl.journal import Claim, Event, MemoryJournal, SqliteJournal
 from openprovider_ssl.journal._records import Op, Result
 from openprovider_ssl.testing import FakeOpenprovider
+from tests.bulk.test_renewal_cap_loopback import RENEW_MODELS
 from tests.journal._journals import T0, Clock
 
 EXPIRES = T0.replace(year=T0.year + 1)
@@ -150,8 +152,11 @@ def _count_commits(journal: SqliteJournal) -> list[int]:
     return seen
 
 
-async def test_the_renew_path_takes_a_committed_claim_made_ahead_at_once(tmp_path: Path) -> None:
-    async with FakeOpenprovider(orders=20, seed=4, expiring_share=1.0) as fake:
+@pytest.mark.parametrize("model", RENEW_MODELS)
+async def test_the_renew_path_takes_a_committed_claim_made_ahead_at_once(
+    tmp_path: Path, model: dict[str, Any]
+) -> None:
+    async with FakeOpenprovider(orders=20, seed=4, expiring_share=1.0, **model) as fake:
         [order_id, *_] = fake.renewable_ids()
         async with (
             SqliteJournal(tmp_path / "j.sqlite3") as journal,
