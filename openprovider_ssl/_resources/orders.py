@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from .._protocol import converter as _converter
 from .._protocol import validation as check
-from .._protocol.messages import Request, build_request, new_tuple
+from .._protocol.messages import Request, SendMark, build_request, new_tuple
 from ..bulk import _operations as bulk
 from ..errors import ValidationError
 from ..journal import RenewalJournal, _renewal
@@ -377,7 +377,10 @@ class Orders:
         body = _converter.renew_body(RenewOrderRequest(id=oid, enable_dns_automation=dns))
         # Made as build_request makes it: the renew is the hot call of bulk runs.
         path = f"/ssl/orders/{oid}/renew"
-        request = new_tuple(Request, ("RenewOrder", "POST", path, body, (), False, True, False))
+        sent = SendMark()
+        request = new_tuple(
+            Request, ("RenewOrder", "POST", path, body, (), False, True, False, sent)
+        )
         return await _renewal.renew(self._client, self, request, oid, known_expiration)
 
     async def reconcile(self, *, concurrency: int = 10) -> ReconcileReport:

@@ -25,8 +25,9 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from .._protocol.messages import SendMark
 from ..errors import RenewalCapReachedError, ValidationError
-from ..limits._front import SendMark, send_mark
+from ..limits._front import send_mark
 
 __all__ = ["BulkRun", "Outcome", "Progress", "ProgressHook", "RenewalCap", "RunState"]
 

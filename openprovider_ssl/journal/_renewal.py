@@ -21,7 +21,7 @@ import attrs
 
 from .._protocol.messages import Request
 from ..errors import APIError, OpenproviderError, OutcomeUnknownError
-from ..limits._front import Limits, SendMark, send_mark
+from ..limits._front import Limits
 from ..models import Order, Renewed
 from ..retry import RetryPolicy
 from . import ClaimRecord, Event, RenewalJournal
@@ -81,16 +81,20 @@ async def renew(
     order_id: int,
     known_expiration: datetime | None,
 ) -> Renewed:
-    """Send one renew under a journal claim; see the module docstring for the rules."""
+    """Send one renew under a journal claim; see the module docstring for the rules.
+
+    ``request`` carries the ``SendMark`` its attempts set as they leave the limiter: after an
+    interruption it tells a renew that may have been charged from one that never left.
+    """
+    mark = request.mark
+    if mark is None:
+        raise TypeError("a renew's request must carry a SendMark: it tells whether it was sent")
     journal = client.journal
     # Without a coroutine where the journal has nothing to wait for (the default one in
     # memory, a claim made ahead and committed already).
     claim = journal._claim_at_once(order_id, known_expiration)
     if claim is None:
         claim = await journal.claim(order_id, known_expiration)
-    outer = send_mark.get()
-    mark = SendMark()
-    token = send_mark.set(mark)
     try:
         result = await client._execute(request, Renewed)
     except OpenproviderError as error:
@@ -118,10 +122,6 @@ async def renew(
         else:
             await journal.settle(claim, "abandoned", error="interrupted before sending")
         raise
-    finally:
-        send_mark.reset(token)
-        if outer is not None and mark.sent:
-            outer.sent = True
     if not journal._settle_at_once(claim, "renewed"):
         await journal.settle(claim, "renewed")
     return result

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from .._protocol.messages import Request
+from .._protocol.messages import Request, SendMark
 from ..errors import AccessDeniedError, OpenproviderError
 from ._backend import LimitsBackend, LimitsSettings, SharedLimiter
 from ._budgets import IdenticalCallBudget, RetryBudget
@@ -38,7 +38,6 @@ __all__ = [
     "LimitsBackend",
     "LimitsSettings",
     "RetryBudget",
-    "SendMark",
     "SharedLimiter",
     "send_mark",
 ]
@@ -48,19 +47,8 @@ logger = logging.getLogger("openprovider_ssl")
 SANDBOX_HOST_MARK = ".cte."
 
 
-class SendMark:
-    """Set when a request of the current task leaves the limiter (it may then have been sent).
-
-    The bulk runner puts one in the context of each order it works on, so that after a
-    cancellation it can tell the orders whose request went out from those that never left.
-    """
-
-    __slots__ = ("sent",)
-
-    def __init__(self) -> None:
-        self.sent = False
-
-
+#: The bulk runner puts a ``SendMark`` in the context of each order it works on, so that after a
+#: cancellation it can tell the orders whose request went out from those that never left.
 send_mark: ContextVar[SendMark | None] = ContextVar("openprovider_ssl_send_mark", default=None)
 
 
@@ -189,9 +177,7 @@ class Limits:
         await); False: ``acquire`` decides. Raises why it must not be sent, as ``acquire``."""
         if not self._state.admit(request):
             return False
-        mark = send_mark.get()
-        if mark is not None:
-            mark.sent = True
+        _leaves(request)
         return True
 
     async def acquire(self, request: Request, patience: MaintenanceDeadline | None = None) -> None:
@@ -209,9 +195,7 @@ class Limits:
             # Another process sharing these limits was denied: this one stops too.
             self._deny(error)
             raise
-        mark = send_mark.get()
-        if mark is not None:
-            mark.sent = True
+        _leaves(request)
 
     def record(
         self, request: Request, error: OpenproviderError | None, *, maintenance: bool = False
@@ -235,6 +219,16 @@ class Limits:
         # Blacklisted: every further call would fail the same way, so stop them all.
         self.denied = error
         self._local.deny(error)
+
+
+def _leaves(request: Request) -> None:
+    """Mark ``request`` as sent, in its own mark and in the context's (the bulk runner's)."""
+    mark = request.mark
+    if mark is not None:
+        mark.sent = True
+    mark = send_mark.get()
+    if mark is not None:
+        mark.sent = True
 
 
 def _check_int(name: str, value: Any) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openprovider_ssl import retry
-from openprovider_ssl._protocol.messages import Request, build_request
+from openprovider_ssl._protocol.messages import Request, SendMark, build_request
 from openprovider_ssl.errors import (
     AccessDeniedError,
     IdenticalCallLimitError,
@@ -27,7 +27,7 @@ from openprovider_ssl.errors import (
     TransportError,
 )
 from openprovider_ssl.limits._budgets import IdenticalCallBudget
-from openprovider_ssl.limits._front import Limits, RetryBudget, SendMark, send_mark
+from openprovider_ssl.limits._front import Limits, RetryBudget, send_mark
 from openprovider_ssl.limits._maintenance import FIRST_PROBE_INTERVAL
 from openprovider_ssl.limits._rules import MaintenanceDeadline
 from openprovider_ssl.retry import RetryPolicy
@@ -133,6 +133,25 @@ async def test_acquire_marks_the_task_context_as_sent() -> None:
         assert mark.sent
     finally:
         send_mark.reset(token)
+
+
+async def test_a_request_s_own_mark_is_set_as_it_leaves_and_not_before() -> None:
+    free = SendMark()
+    assert Limits().admit(renew(0)._replace(mark=free))
+    assert free.sent
+    marks = [SendMark(), SendMark()]
+    seen_while_held: list[bool] = []
+
+    def note_while_held() -> float:  # called as the limiter sleeps, adding no time
+        seen_while_held.append(marks[1].sent)
+        return 0.0
+
+    vt = VirtualTime(oversleep=note_while_held)
+    limits = vt.limits(rate=1, burst=1)
+    for order_id, mark in enumerate(marks, 1):
+        await vt.run(limits.acquire(renew(order_id)._replace(mark=mark)))
+    assert [mark.sent for mark in marks] == [True, True]
+    assert seen_while_held and not any(seen_while_held)  # held back by the ceiling: not sent
 
 
 # -- the fixed ceiling ------------------------------------------------------------------------

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from openprovider_ssl._protocol.messages import Request, build_request
+from openprovider_ssl._protocol.messages import Request, SendMark, build_request
 from openprovider_ssl.errors import (
     AccessDeniedError,
     IdenticalCallLimitError,
     MaintenanceError,
     OpenproviderError,
 )
-from openprovider_ssl.limits._front import Limits, LimitsSettings, SendMark, send_mark
+from openprovider_ssl.limits._front import Limits, LimitsSettings, send_mark
 from openprovider_ssl.limits._rules import MaintenanceDeadline
 
 
