@@ -47,8 +47,8 @@ class SendMark:
     """Set once a request leaves the limiter: from then on it may have been sent.
 
     A renew carries one in its ``Request.mark``, to tell after a cancellation whether it may
-    have been charged; the bulk runner keeps one per order in the ``send_mark`` context
-    variable of ``limits``.
+    have been charged; the bulk runner keeps one per order in its worker's ``SendSlot``
+    (``limits``).
     """
 
     __slots__ = ("sent",)
@@ -75,7 +75,8 @@ class Request(NamedTuple):
     sensitive: bool = False
     #: Set when an attempt of this request leaves the limiter (a renew's, see ``SendMark``).
     #: Carried by the request rather than set in a context variable for the call: setting a
-    #: context variable on every renew made the garbage collector run four times as often.
+    #: context variable around every renew made the garbage collector run about three times
+    #: as often.
     mark: SendMark | None = None
 
     def __repr__(self) -> str:

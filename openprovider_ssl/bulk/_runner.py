@@ -27,7 +27,7 @@ import attrs
 
 from .._protocol.messages import SendMark
 from ..errors import RenewalCapReachedError, ValidationError
-from ..limits._front import send_mark
+from ..limits._front import SendSlot, send_slot
 
 __all__ = ["BulkRun", "Outcome", "Progress", "ProgressHook", "RenewalCap", "RunState"]
 
@@ -219,6 +219,8 @@ class RunState(Generic[Item, R]):
 
     async def work(self, index: int) -> None:
         cap = self.cap
+        slot = SendSlot()
+        send_slot.set(slot)  # in this worker's own task: its orders' marks go in it in turn
         try:
             while not self.stopping:
                 await self.slots.acquire()
@@ -241,7 +243,7 @@ class RunState(Generic[Item, R]):
                     if spent:
                         self.outcomes.put_nowait(self._held_back(item))  # type: ignore[arg-type]
                         break
-                    self.outcomes.put_nowait(await self._one(index, item, mark))  # type: ignore[arg-type]
+                    self.outcomes.put_nowait(await self._one(index, item, mark, slot))  # type: ignore[arg-type]
                 except Exception as error:
                     self.slots.release()
                     self.fail(error)
@@ -268,7 +270,7 @@ class RunState(Generic[Item, R]):
         refused = RenewalCapReachedError(order_id, limit=self.cap.limit, sent=self.cap.sent)
         return Outcome(order_id, error=refused, expiration_date=expiration)
 
-    async def _one(self, index: int, item: Item, mark: SendMark) -> Outcome[R]:
+    async def _one(self, index: int, item: Item, mark: SendMark, slot: SendSlot) -> Outcome[R]:
         try:
             order_id, expiration = self.describe(item)
         except Exception as exc:
@@ -285,7 +287,7 @@ class RunState(Generic[Item, R]):
         self.working[index] = (order_id, mark)
         if key is not None:
             self.busy.add(key)
-        token = send_mark.set(mark)
+        slot.mark = mark
         try:
             result = await self.operate(item)
         except Exception as exc:
@@ -293,7 +295,7 @@ class RunState(Generic[Item, R]):
         else:
             outcome = Outcome(order_id, result=result, expiration_date=expiration)
         finally:
-            send_mark.reset(token)
+            slot.mark = None
         # Not reached when cancelled: the entry stays for the report.
         del self.working[index]
         if key is not None:

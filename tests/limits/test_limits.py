@@ -27,7 +27,7 @@ from openprovider_ssl.errors import (
     TransportError,
 )
 from openprovider_ssl.limits._budgets import IdenticalCallBudget
-from openprovider_ssl.limits._front import Limits, RetryBudget, send_mark
+from openprovider_ssl.limits._front import Limits, RetryBudget, SendSlot, send_slot
 from openprovider_ssl.limits._maintenance import FIRST_PROBE_INTERVAL
 from openprovider_ssl.limits._rules import MaintenanceDeadline
 from openprovider_ssl.retry import RetryPolicy
@@ -126,13 +126,15 @@ async def test_free_path_never_sleeps() -> None:
 async def test_acquire_marks_the_task_context_as_sent() -> None:
     limits = Limits()
     mark = SendMark()
-    token = send_mark.set(mark)
+    slot = SendSlot()
+    slot.mark = mark
+    token = send_slot.set(slot)
     try:
         assert not mark.sent
         await limits.acquire(renew(1))
         assert mark.sent
     finally:
-        send_mark.reset(token)
+        send_slot.reset(token)
 
 
 async def test_a_request_s_own_mark_is_set_as_it_leaves_and_not_before() -> None:

@@ -11,7 +11,7 @@ from openprovider_ssl.errors import (
     MaintenanceError,
     OpenproviderError,
 )
-from openprovider_ssl.limits._front import Limits, LimitsSettings, send_mark
+from openprovider_ssl.limits._front import Limits, LimitsSettings, SendSlot, send_slot
 from openprovider_ssl.limits._rules import MaintenanceDeadline
 
 
@@ -60,13 +60,15 @@ async def test_limits_hands_every_attempt_to_the_backend() -> None:
     assert backend.settings is not None
     assert (backend.settings.rate, backend.settings.identical_limit) == (7, 2)
     mark = SendMark()
-    token = send_mark.set(mark)
+    slot = SendSlot()
+    slot.mark = mark
+    token = send_slot.set(slot)
     try:
         for _ in range(3):  # over the identical limit: the backend, not Limits, decides
             await limits.acquire(get())
             limits.record(get(), None, maintenance=True)
     finally:
-        send_mark.reset(token)
+        send_slot.reset(token)
     assert mark.sent
     assert len(backend.acquired) == 3
     assert [m for _, _, m in backend.recorded] == [True] * 3
