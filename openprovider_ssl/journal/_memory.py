@@ -91,10 +91,6 @@ class MemoryJournal(RenewalJournal):
 
     def __init__(self, *, history: int = 10_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        cls = type(self)
-        self._overridden = cls.claim is not MemoryJournal.claim or (
-            cls.settle is not MemoryJournal.settle
-        )
         # order id -> (claim id, expiration, claimed at, last error): made a record when read.
         self._pending: dict[int, tuple[str, datetime | None, datetime, str]] = {}
         self._renewed: dict[int, int] = {}
@@ -131,22 +127,18 @@ class MemoryJournal(RenewalJournal):
         packed = self._renewed.get(order_id)
         return None if packed is None else _unpack(order_id, packed, self.origin)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.claim is not MemoryJournal.claim or cls.settle is not MemoryJournal.settle:
+            # The renew path must call what the subclass overrides: it awaits claim and settle.
+            cls._claim_at_once = RenewalJournal._claim_at_once  # type: ignore[assignment]
+            cls._settle_at_once = RenewalJournal._settle_at_once
+
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
         return self._claim_now(order_id, expiration)
 
     async def settle(self, claim: Claim, event: Event, *, error: str = "") -> None:
-        self._settle_now(claim, event, error)
-
-    # -- the renew path, without a coroutine (unless a subclass overrides claim or settle) ---
-
-    def _claim_at_once(self, order_id: int, expiration: datetime | None = None) -> Claim | None:
-        return None if self._overridden else self._claim_now(order_id, expiration)
-
-    def _settle_at_once(self, claim: Claim, event: Event, *, error: str = "") -> bool:
-        if self._overridden:
-            return False
-        self._settle_now(claim, event, error)
-        return True
+        self._settle_now(claim, event, error=error)
 
     def _claim_now(self, order_id: int, expiration: datetime | None = None) -> Claim:
         """``claim``, done at once (a journal in memory has nothing to wait for)."""
@@ -163,20 +155,26 @@ class MemoryJournal(RenewalJournal):
         self._history.extend((now, order_id, claim_id, "claimed", expiration, "", ""))
         return _new_claim(Claim, (order_id, claim_id, expiration, now))
 
-    def _settle_now(self, claim: Claim, event: Event, error: str = "") -> None:
-        """``settle``, done at once."""
+    def _settle_now(self, claim: Claim, event: Event, *, error: str = "") -> bool:
+        """``settle``, done at once (True: nothing is left to do)."""
         order_id, claim_id, expiration, _ = claim
         held = self._pending.get(order_id)
         state = SETTLES[event]
         if held is None or held[0] != claim_id or state is None:
             self._settle(order_id, claim_id, event, error=error, expiration=expiration)
-            return
+            return True
         now = self.clock()
         del self._pending[order_id]
         if state == RENEWED:
             self._renewed[order_id] = _pack(held[1], self._claimed_up(held[2]))
         self._seq += 1
         self._history.extend((now, order_id, claim_id, event, held[1], error, ""))
+        return True
+
+    # The renew path's hooks (``RenewalJournal``) are these very methods: no coroutine, and
+    # no call in between (unless a subclass overrides claim or settle: see above).
+    _claim_at_once = _claim_now
+    _settle_at_once = _settle_now
 
     def _settle(
         self,
