@@ -377,9 +377,9 @@ class Orders:
         body = _converter.renew_body(RenewOrderRequest(id=oid, enable_dns_automation=dns))
         # Made as build_request makes it: the renew is the hot call of bulk runs.
         path = f"/ssl/orders/{oid}/renew"
-        sent = SendMark()
+        mark = SendMark()  # set as the renew leaves: tells, if interrupted, whether it was sent
         request = new_tuple(
-            Request, ("RenewOrder", "POST", path, body, (), False, True, False, sent)
+            Request, ("RenewOrder", "POST", path, body, (), False, True, False, mark)
         )
         return await _renewal.renew(self._client, self, request, oid, known_expiration)
 
