@@ -19,5 +19,7 @@ ci_step "newest: mypy --strict"
 mypy --strict openprovider_ssl
 # The tests too, tests/typing/ included: it pins the public API's types with assert_type.
 mypy --strict tests
+# And the benchmarks, whose figures the README quotes.
+mypy --strict benchmarks
 ci_step "newest: tests (the README's test command)"
 python -m pytest

@@ -447,7 +447,8 @@ def memory(server: FakeServer, *, small: int, large: int, concurrency: int) -> l
         )
 
     def per_order(kind: str) -> float:
-        return (runs[kind, large]["held"] - runs[kind, small]["held"]) / (large - small)
+        held: float = runs[kind, large]["held"] - runs[kind, small]["held"]
+        return held / (large - small)
 
     return [
         row("sqlite", "journal_memory_flat", "SQLite", 1.2, "SqliteJournal: flat is 1.0"),

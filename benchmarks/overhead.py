@@ -3,7 +3,9 @@
 Rounds are interleaved in one process (SDK first in even pairs, raw first in odd ones), each on
 orders not renewed before, and the reported ratio is the median of the per-pair ratios. Beside
 the wall time, each round's CPU time in this (the client's) process is kept: it is what the SDK
-adds per call, and it is far less sensitive than wall time to what else the machine runs.
+adds per call, and it is far less sensitive than wall time to what else the machine runs. So is
+the number of the garbage collector's runs: how many run depends on how objects come and go,
+not only on how many, and a context variable set around every call once tripled them.
 """
 
 from __future__ import annotations
@@ -19,19 +21,25 @@ from ._server import FakeServer
 from ._table import Metric, interleaved, median, ratio, spread
 
 Call = Callable[[int], Awaitable[object]]
-Round = tuple[float, float]  # (wall seconds, client CPU seconds)
+Round = tuple[float, float, int]  # (wall seconds, client CPU seconds, garbage collections)
 
 
 async def _timed(server: FakeServer, calls: int, concurrency: int, call: Call) -> Round:
     ids = server.take(calls)
     gc.collect()
+    collections = _collections()
     cpu = time.process_time()
     start = time.perf_counter()
     done = await run_pool(ids, concurrency, call)
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
     assert done == calls
-    return elapsed, cpu
+    return elapsed, cpu, _collections() - collections
+
+
+def _collections() -> int:
+    """The garbage collector's runs so far, all generations."""
+    return sum(generation["collections"] for generation in gc.get_stats())
 
 
 def orders_needed(*, calls: int, concurrency: int, pairs: int) -> int:
@@ -90,6 +98,9 @@ async def run(
             note=f"CPU time (user + system) of the client process; median of {pairs} pair "
             f"ratios ({spread(cpus)})",
         ),
+        _collections_metric(
+            sdk, raw, calls=calls, label=label, key=f"overhead_{latency_ms:g}ms_gc"
+        ),
     ]
     if latency_ms > 0:
         bound = concurrency / (latency_ms / 1000)
@@ -107,3 +118,22 @@ async def run(
             )
         )
     return metrics
+
+
+def _collections_metric(
+    sdk: list[Round], raw: list[Round], *, calls: int, label: str, key: str
+) -> Metric:
+    """Garbage collections per 1,000 calls, over all rounds of each side; no ratio when raw
+    aiohttp ran none (a short ``--quick`` run)."""
+    sdk_runs, raw_runs = sum(s[2] for s in sdk), sum(r[2] for r in raw)
+    per_thousand = 1000 / (calls * len(sdk))
+    return Metric(
+        key=key,
+        name=f"overhead {label}: garbage collections per 1,000 calls",
+        unit="",
+        sdk=sdk_runs * per_thousand,
+        baseline=raw_runs * per_thousand if raw_runs else None,
+        ratio=sdk_runs / raw_runs if raw_runs else None,
+        note="runs of the garbage collector in the client process, all generations, over "
+        f"{len(sdk)} rounds a side",
+    )

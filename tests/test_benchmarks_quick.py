@@ -26,8 +26,10 @@ TIMEOUT = 300
 EXPECTED = {
     "overhead_0ms",
     "overhead_0ms_cpu",
+    "overhead_0ms_gc",
     "overhead_20ms",
     "overhead_20ms_cpu",
+    "overhead_20ms_gc",
     "overhead_20ms_vs_bound",
     "rate_50_achieved",
     "rate_50_max_second",
