@@ -325,7 +325,7 @@ class Client:
         """``_execute`` for a client that logs in: each attempt gets the cached login's token."""
         self._stats.calls += 1
         # When this call stops waiting for maintenance to end, in the pause and between tries.
-        patience = MaintenanceDeadline(self._retry_policy.maintenance_timeout)
+        patience = self._patience()
         try:
             value = await self._attempt_logged_in(request, result, patience)
         except OpenproviderError as first:
@@ -345,18 +345,15 @@ class Client:
         """The attempts after a first one failed with ``first``, as the retry policy allows."""
         stats = self._stats
         limits = self._limits
-        policy = self._retry_policy
-        if patience is None:
-            # Not started yet (the first attempt met no pause): the same as one made up front.
-            patience = MaintenanceDeadline(policy.maintenance_timeout)
-        deadline = patience
+        # Not started yet when the first attempt met no pause: the same as one made up front.
+        deadline = self._patience() if patience is None else patience
 
         async def again() -> T:
             stats.retries += 1
             return await self._attempt(request, result, deadline)
 
         return await retry.after_failure(
-            policy,
+            self._retry_policy,
             again,
             first,
             operation=request.operation,
@@ -366,6 +363,10 @@ class Client:
             sleep=limits.sleep,
             patience=deadline,
         )
+
+    def _patience(self) -> MaintenanceDeadline:
+        """When a call made now stops waiting for a maintenance pause to end."""
+        return MaintenanceDeadline(self._retry_policy.maintenance_timeout)
 
     def _attempt(
         self, request: Request, result: type[T], patience: MaintenanceDeadline
@@ -411,7 +412,7 @@ class Client:
                 self._stats.calls += 1
             if not limits.admit(request):
                 if patience is None:
-                    patience = MaintenanceDeadline(self._retry_policy.maintenance_timeout)
+                    patience = self._patience()
                 await limits.acquire(request, patience)
             self._stats.requests += 1
             # At DEBUG, a line as the request leaves (a hanging one shows) and one once it is

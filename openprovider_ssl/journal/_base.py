@@ -479,11 +479,7 @@ class StoredJournal(RenewalJournal):
         if ahead.future.cancelled():
             return None
         del self._ahead[order_id]
-        result = ahead.future.result()  # the commit's error, if it failed
-        if isinstance(result, Claim):
-            return result
-        assert isinstance(result, ClaimRecord)
-        raise self._refused(result)
+        return self._granted(ahead.future.result())  # the commit's error, if it failed
 
     async def claim(self, order_id: int, expiration: datetime | None = None) -> Claim:
         if not _valid_id(order_id):
@@ -506,6 +502,10 @@ class StoredJournal(RenewalJournal):
             # (``_orphaned`` frees it when the cancel reached the future before its commit).
             self._free_when_committed(future, "cancelled before sending")
             raise
+        return self._granted(result)
+
+    def _granted(self, result: Result) -> Claim:
+        """A claim's committed result: the claim, or the record that refused it, raised."""
         if isinstance(result, Claim):
             return result
         assert isinstance(result, ClaimRecord)

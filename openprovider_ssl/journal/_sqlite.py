@@ -317,6 +317,11 @@ class SqliteJournal(StoredJournal):
         finally:
             db.execute("PRAGMA busy_timeout = 0")
 
+    @property
+    def _origin_values(self) -> tuple[str, int, str]:
+        """This journal's host, process and run, as the rows it writes hold them."""
+        return self.origin.host, self.origin.pid, self.origin.run
+
     def _current(self, ids: list[int]) -> list[ClaimRecord]:
         rows: list[tuple[Any, ...]] = []
         for chunk in _chunks(ids, self._max_variables):
@@ -341,7 +346,7 @@ class SqliteJournal(StoredJournal):
         def us(when: datetime | None) -> int | None:  # most times of a batch are its now
             return now_us if when is now else micros(when)
 
-        host, pid, run = self.origin.host, self.origin.pid, self.origin.run
+        origin = self._origin_values
         self._insert(
             f"INSERT OR REPLACE INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
             [
@@ -371,9 +376,7 @@ class SqliteJournal(StoredJournal):
                     micros(e.expiration),
                     e.error,
                     e.reason,
-                    host,
-                    pid,
-                    run,
+                    *origin,
                 )
                 for e in done.events
             ],
@@ -395,7 +398,7 @@ class SqliteJournal(StoredJournal):
             blocked = [c.order_id for c in claims if c.order_id not in granted]
             refused = {r.order_id: r for r in self._current(blocked)}
         self._settle_all([op for op in ops if type(op) is SettleOp], now_us)
-        origin = (self.origin.host, self.origin.pid, self.origin.run)
+        origin = self._origin_values
         results: list[Result] = []
         events: list[tuple[Any, ...]] = []
         for op in ops:
@@ -428,7 +431,7 @@ class SqliteJournal(StoredJournal):
 
     def _claim_all(self, claims: list[ClaimOp], now_us: int | None) -> set[int]:
         """Write each claim unless its order's record blocks it; the ids of those written."""
-        origin = (self.origin.host, self.origin.pid, self.origin.run)
+        origin = self._origin_values
         self._insert(
             f"INSERT INTO renewal_claims ({_CLAIM_COLUMNS}) VALUES ",
             [

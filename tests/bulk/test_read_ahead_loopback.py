@@ -5,7 +5,8 @@ run ends, is stopped, or is cancelled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,18 @@ from tests.bulk.test_renewal_cap_loopback import RENEW_MODELS
 pytestmark = pytest.mark.integration
 
 FAST = op.RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.01, readback_delay=0.001)
+
+
+@asynccontextmanager
+async def renewing(
+    fake: FakeOpenprovider, path: Path, **journal_options: Any
+) -> AsyncIterator[tuple[SqliteJournal, op.Client]]:
+    """A SQLite journal at ``path`` and a client of ``fake`` that uses it."""
+    async with (
+        SqliteJournal(path, **journal_options) as journal,
+        op.Client(token=fake.token, base_url=fake.url, retry=FAST, journal=journal) as client,
+    ):
+        yield journal, client
 
 
 def spy_on_claims_ahead(journal: SqliteJournal) -> list[int]:
@@ -44,10 +57,7 @@ async def test_a_run_reads_ahead_and_renews_each_order_once(
         orders=300, seed=3, expiring_share=1.0, latency=0.002, **model
     ) as fake:
         ids = fake.renewable_ids()
-        async with (
-            SqliteJournal(tmp_path / "j.sqlite3", lookahead=8) as journal,
-            op.Client(token=fake.token, base_url=fake.url, retry=FAST, journal=journal) as client,
-        ):
+        async with renewing(fake, tmp_path / "j.sqlite3", lookahead=8) as (journal, client):
             made = spy_on_claims_ahead(journal)
             async with client.orders.renew_many([*ids, 0], concurrency=10) as run:
                 outcomes = [o async for o in run]
@@ -69,10 +79,7 @@ async def test_orders_claimed_ahead_and_never_sent_are_freed_and_reported_unsent
         orders=400, seed=5, expiring_share=1.0, latency=0.02, **model
     ) as fake:
         ids = fake.renewable_ids()
-        async with (
-            SqliteJournal(tmp_path / "j.sqlite3", lookahead=16) as journal,
-            op.Client(token=fake.token, base_url=fake.url, retry=FAST, journal=journal) as client,
-        ):
+        async with renewing(fake, tmp_path / "j.sqlite3", lookahead=16) as (journal, client):
             seen: list[op.bulk.Outcome[op.Renewed]] = []
             run = client.orders.renew_many(ids, concurrency=8)
             async with run:
@@ -101,13 +108,13 @@ async def test_orders_claimed_ahead_and_never_sent_are_freed_and_reported_unsent
     assert len(taken) == len(set(taken)) == len(records)
 
 
-async def test_a_run_with_a_spending_cap_claims_each_order_at_its_turn(tmp_path: Path) -> None:
-    async with FakeOpenprovider(orders=50, seed=2, expiring_share=1.0) as fake:
+@pytest.mark.parametrize("model", RENEW_MODELS)
+async def test_a_run_with_a_spending_cap_claims_each_order_at_its_turn(
+    tmp_path: Path, model: dict[str, Any]
+) -> None:
+    async with FakeOpenprovider(orders=50, seed=2, expiring_share=1.0, **model) as fake:
         ids = fake.renewable_ids()
-        async with (
-            SqliteJournal(tmp_path / "j.sqlite3") as journal,
-            op.Client(token=fake.token, base_url=fake.url, retry=FAST, journal=journal) as client,
-        ):
+        async with renewing(fake, tmp_path / "j.sqlite3") as (journal, client):
             made = spy_on_claims_ahead(journal)
             async with client.orders.renew_many(ids, concurrency=4, max_renewals=10) as run:
                 outcomes = [o async for o in run]
