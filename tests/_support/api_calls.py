@@ -43,7 +43,7 @@ def body(call: Call) -> Any:
 
 
 def params(call: Call) -> list[tuple[str, str]]:
-    return list(call[2]["params"] or ())
+    return list(call[2].get("params") or ())
 
 
 def assert_authorized(call: Call) -> None:

@@ -6,9 +6,11 @@ so it outlives the event loops of the tests and of ``asyncio.run``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -243,13 +245,23 @@ async def test_connection_refused_is_not_sent_and_is_retried(
     assert len(sleeps.waits) == 3  # resent directly: a refused connection applied nothing
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own-session", "callers-session"])
 async def test_a_read_timeout_may_have_been_applied(
-    real: Server, make_client: Callable[..., op.Client]
+    real: Server, make_client: Callable[..., op.Client], own_session: bool
 ) -> None:
+    # The client's timeout holds on its own session and on a caller's (whose default is
+    # aiohttp's five minutes): the server would answer after 2 s.
     real.answer("GET", f"/ssl/orders/{ORDER}", ("sleep", 2.0, 200, ok(order())))
-    async with make_client(base_url=real.url, timeout=0.2, retry=op.RetryPolicy.never()) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        session = None if own_session else await stack.enter_async_context(aiohttp.ClientSession())
+        client = make_client(
+            base_url=real.url, timeout=0.2, retry=op.RetryPolicy.never(), session=session
+        )
+        await stack.enter_async_context(client)
+        started = time.monotonic()
         with pytest.raises(op.TransportError) as caught:
             await client.orders.get(ORDER)
+    assert time.monotonic() - started < 1.5
     assert caught.value.sent is True
     assert "timed out" in str(caught.value)
 
