@@ -111,7 +111,7 @@ class Transport:
         extra = {} if self._owns_session else self._headers
         self._request_headers = {
             False: CIMultiDictProxy(CIMultiDict(extra)),
-            True: CIMultiDictProxy(CIMultiDict(extra, **{"Content-Type": "application/json"})),
+            True: CIMultiDictProxy(CIMultiDict({**extra, "Content-Type": "application/json"})),
         }
         self._max_response_bytes = max_response_bytes
 

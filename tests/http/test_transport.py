@@ -10,7 +10,6 @@ import contextlib
 import gc
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -258,10 +257,8 @@ async def test_a_read_timeout_may_have_been_applied(
             base_url=real.url, timeout=0.2, retry=op.RetryPolicy.never(), session=session
         )
         await stack.enter_async_context(client)
-        started = time.monotonic()
         with pytest.raises(op.TransportError) as caught:
             await client.orders.get(ORDER)
-    assert time.monotonic() - started < 1.5
     assert caught.value.sent is True
     assert "timed out" in str(caught.value)
 
