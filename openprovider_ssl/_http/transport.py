@@ -108,12 +108,26 @@ class Transport:
         # ours with every request, since its own defaults are not ours to change. Made as
         # aiohttp's own type, which it takes as it is: a plain dict it copies into one for
         # every request (about 4,500 instructions a call, a tenth of what the SDK adds).
-        extra = {} if self._owns_session else self._headers
-        self._request_headers = {
+        self._request_headers = self._headers_with({} if self._owns_session else self._headers)
+        # The same with the latest per-request token (a login's), made once per token.
+        self._token_headers: tuple[str, dict[bool, CIMultiDictProxy[str]]] | None = None
+        self._max_response_bytes = max_response_bytes
+
+    @staticmethod
+    def _headers_with(extra: Mapping[str, str]) -> dict[bool, CIMultiDictProxy[str]]:
+        """``extra`` for a request without a body and with one (JSON), as aiohttp's own type."""
+        return {
             False: CIMultiDictProxy(CIMultiDict(extra)),
             True: CIMultiDictProxy(CIMultiDict({**extra, "Content-Type": "application/json"})),
         }
-        self._max_response_bytes = max_response_bytes
+
+    def _with_token(self, token: str) -> dict[bool, CIMultiDictProxy[str]]:
+        """The headers a request adds, by whether it has a body, with ``token``."""
+        cached = self._token_headers
+        if cached is None or cached[0] != token:
+            extra = {**self._request_headers[False], "Authorization": f"Bearer {token}"}
+            cached = self._token_headers = (token, self._headers_with(extra))
+        return cached[1]
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -145,9 +159,10 @@ class Transport:
     async def send(self, request: Request, token: str | None) -> RawAnswer:
         """Send one request and read the whole answer, within the size cap."""
         session = self._get_session()
-        headers: Mapping[str, str] = self._request_headers[request.body is not None]
-        if token is not None and token != self._session_token:
-            headers = {**headers, "Authorization": f"Bearer {token}"}
+        if token is None or token == self._session_token:
+            headers = self._request_headers[request.body is not None]
+        else:
+            headers = self._with_token(token)[request.body is not None]
         url = self._base_url + request.path
         # The API never redirects; followed, a redirect could turn a renew into a GET that
         # "succeeds", or send an update to another URL.

@@ -201,7 +201,7 @@ class MemoryJournal(RenewalJournal):
         else:
             del self._pending[order_id]
             if state == RENEWED:
-                self._renewed[order_id] = _pack(held[1], _seconds_up(held[2]))
+                self._renewed[order_id] = _pack(held[1], self._claimed_up(held[2]))
         self._event(now, order_id, held[0], event, held[1], error=error, reason=reason)
         return held
 

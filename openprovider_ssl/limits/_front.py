@@ -59,8 +59,8 @@ class SendSlot:
 
     __slots__ = ("mark",)
 
-    def __init__(self) -> None:
-        self.mark: SendMark | None = None
+    def __init__(self, mark: SendMark | None = None) -> None:
+        self.mark = mark
 
 
 send_slot: ContextVar[SendSlot | None] = ContextVar("openprovider_ssl_send_slot", default=None)

@@ -126,9 +126,7 @@ async def test_free_path_never_sleeps() -> None:
 async def test_acquire_marks_the_task_context_as_sent() -> None:
     limits = Limits()
     mark = SendMark()
-    slot = SendSlot()
-    slot.mark = mark
-    token = send_slot.set(slot)
+    token = send_slot.set(SendSlot(mark))
     try:
         assert not mark.sent
         await limits.acquire(renew(1))

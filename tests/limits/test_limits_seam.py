@@ -60,9 +60,7 @@ async def test_limits_hands_every_attempt_to_the_backend() -> None:
     assert backend.settings is not None
     assert (backend.settings.rate, backend.settings.identical_limit) == (7, 2)
     mark = SendMark()
-    slot = SendSlot()
-    slot.mark = mark
-    token = send_slot.set(slot)
+    token = send_slot.set(SendSlot(mark))
     try:
         for _ in range(3):  # over the identical limit: the backend, not Limits, decides
             await limits.acquire(get())
