@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -104,7 +105,9 @@ WHERE renewal_claims.order_id = s.order_id AND renewal_claims.claim_id = s.claim
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    """Another connection holds a lock (any of SQLite's extended BUSY codes)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _begin_at_once(db: sqlite3.Connection) -> bool:
@@ -211,7 +214,24 @@ class SqliteJournal(StoredJournal):
         thread.shutdown(wait=True)
 
     def _connect(self) -> sqlite3.Connection:
+        """The connection, once the file is in WAL mode with the current schema. Processes
+        opening the same new file at once race for switching it to WAL: SQLite refuses the
+        loser at once, without waiting (the busy handler cannot help a connection that holds
+        a read lock and wants to write), so the whole setup is tried again until
+        ``busy_timeout`` has passed."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                return self._connect_once()
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+    def _connect_once(self) -> sqlite3.Connection:
         db = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )

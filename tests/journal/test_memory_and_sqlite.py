@@ -730,6 +730,22 @@ async def test_two_sqlite_journals_on_one_file_share_the_rules(tmp_path: Path) -
         assert [o.order_id for o in outcomes] == asked  # type: ignore[union-attr]
 
 
+async def test_sqlite_journals_opening_a_new_file_at_once_all_open(tmp_path: Path) -> None:
+    # Connections that switch the same new file to WAL at once: SQLite refuses the losers
+    # "database is locked" without waiting (one connection in a round of eight, about one
+    # round in twenty here, before the fix); each open must wait its turn instead.
+    for round_ in range(150):
+        path = tmp_path / f"journal-{round_}.sqlite3"
+        journals = [SqliteJournal(path) for _ in range(8)]
+        opened = await asyncio.gather(*(j.open() for j in journals), return_exceptions=True)
+        for journal in journals:
+            await journal.close()
+        assert [o for o in opened if o is not None] == [], f"round {round_}"
+    async with SqliteJournal(tmp_path / "journal-0.sqlite3") as journal:
+        await journal.claim(1)
+        assert [r.order_id for r in await journal.pending()] == [1]
+
+
 # -- SqliteJournal: cancelled while claiming -----------------------------------------------------
 
 
