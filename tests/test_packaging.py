@@ -208,6 +208,32 @@ def _top_level_imports(source: str, filename: str) -> set[str]:
     return names
 
 
+def _declared(built: Built) -> set[str]:
+    """The distributions the package requires, in any extra, by their normalised names."""
+    return {
+        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in built.wheel_metadata().get_all("Requires-Dist") or ()
+    }
+
+
+def test_the_package_declares_every_distribution_it_imports(built: Built) -> None:
+    """A module the package imports is the standard library's, its own, or one of a declared
+    distribution (in any extra): one that only came with another dependency (``yarl`` and
+    ``multidict`` come with aiohttp) may leave with that dependency's next release."""
+    declared = _declared(built)
+    distributions = importlib.metadata.packages_distributions()
+    undeclared: dict[str, set[str]] = {}
+    with zipfile.ZipFile(built.wheel) as wheel:
+        for name in sorted(n for n in wheel.namelist() if n.endswith(".py")):
+            for module in _top_level_imports(wheel.read(name).decode(), name):
+                if module in sys.stdlib_module_names or module == "openprovider_ssl":
+                    continue
+                owners = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
+                if not owners & declared:
+                    undeclared.setdefault(module, set()).add(name)
+    assert undeclared == {}, f"imported by the package, but not declared: {undeclared}"
+
+
 def test_everything_a_shipped_test_imports_is_shipped_or_installed(built: Built) -> None:
     """A module a shipped test or benchmark imports (or runs with ``python -m``) is the
     standard library's, an installed distribution's (the package's dependencies), or shipped
@@ -232,10 +258,7 @@ def test_everything_a_shipped_test_imports_is_shipped_or_installed(built: Built)
     distributions = importlib.metadata.packages_distributions()
     # What the package declares, in any extra (the docs tests need the docs extra's mkdocs,
     # which a test run without it skips).
-    declared = {
-        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
-        for requirement in built.wheel_metadata().get_all("Requires-Dist") or ()
-    }
+    declared = _declared(built)
     missing: dict[str, set[str]] = {}
     with tarfile.open(built.sdist) as tar:
         for member in tar.getmembers():
