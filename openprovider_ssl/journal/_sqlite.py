@@ -171,8 +171,8 @@ class SqliteJournal(StoredJournal):
     """The renewal journal in the SQLite file at ``path`` (created with its schema on first
     use), for the processes of one host; use ``PostgresJournal`` across hosts.
 
-    ``busy_timeout`` is how long a commit waits for another process holding the file's write
-    lock. Use it as ``async with SqliteJournal(path) as journal:``.
+    ``busy_timeout`` is how long a commit, or opening the file, waits for another process
+    holding its write lock. Use it as ``async with SqliteJournal(path) as journal:``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0, **kwargs: Any):
