@@ -71,7 +71,7 @@ def closed_port() -> int:
 async def test_the_rate_is_shared_by_every_limits_on_one_prefix(make_limits: MakeLimits) -> None:
     rate = 40
     fleet = [make_limits(rate=rate) for _ in range(3)]
-    asked: list[float] = []  # before each call was let go, and after
+    asked: list[float] = []  # when each call asked to leave, and when it was seen leaving
     left: list[float] = []
 
     async def worker(limits: Limits, n: int) -> None:
