@@ -92,7 +92,13 @@ class Transport:
         token: str | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._host = yarl.URL(self._base_url).host or self._base_url
+        base = yarl.URL(self._base_url)
+        self._host = base.host or self._base_url
+        # Each request's URL is made from the parsed base and the request's path, which the
+        # SDK builds already encoded (ids and fixed words): no parsing of a new string, and no
+        # entry in yarl's cache of parsed strings, for every call.
+        self._base = base
+        self._base_path = base.raw_path.rstrip("/")
         self._timeout = timeout
         self._max_connections = max_connections
         self._session = session
@@ -163,7 +169,7 @@ class Transport:
             headers = self._request_headers[request.body is not None]
         else:
             headers = self._with_token(token)[request.body is not None]
-        url = self._base_url + request.path
+        url = self._base.with_path(self._base_path + request.path, encoded=True)
         # The API never redirects; followed, a redirect could turn a renew into a GET that
         # "succeeds", or send an update to another URL.
         if request.params or not self._owns_session:

@@ -343,6 +343,47 @@ async def test_the_headers_reach_the_server(
     assert headers["User-Agent"].startswith("openprovider-ssl")
 
 
+@pytest.mark.parametrize("base_path", ["/v1beta", "/my%20api/v1beta/", ""])
+async def test_the_request_reaches_the_base_urls_own_path_as_written(
+    api: Api, base_path: str
+) -> None:
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        return web.json_response(ok({"id": ORDER}))
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    api.mocked._passthrough.append(f"http://127.0.0.1:{port}")
+    transport = Transport(
+        f"http://127.0.0.1:{port}{base_path}",
+        timeout=aiohttp.ClientTimeout(total=5),
+        max_connections=2,
+        user_agent="test",
+    )
+    try:
+        await transport.send(
+            build_request("GetOrder", "GET", "/ssl/orders/7", idempotent=True), "t"
+        )
+        await transport.send(
+            build_request(
+                "ListOrders", "GET", "/ssl/orders", params=[("limit", "5")], idempotent=True
+            ),
+            "t",
+        )
+    finally:
+        await transport.aclose()
+        await runner.cleanup()
+    prefix = base_path.rstrip("/")
+    assert seen == [f"{prefix}/ssl/orders/7", f"{prefix}/ssl/orders?limit=5"]
+
+
 @pytest.mark.parametrize("action", [("chunked", 50_000), ("json", 200, {"big": "x" * 50_000})])
 async def test_an_answer_above_the_size_cap_is_a_response_error(
     real: Server, action: Action
