@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
+from aioresponses import aioresponses
 
 import openprovider_ssl as op
 from openprovider_ssl._http.transport import Transport
@@ -341,6 +342,34 @@ async def test_the_headers_reach_the_server(
     assert headers["Content-Type"] == "application/json"
     assert headers["Accept"] == "application/json"
     assert headers["User-Agent"].startswith("openprovider-ssl")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://api.openprovider.eu/v1beta", "https://api.openprovider.eu/v1beta/ssl/orders/7"),
+        (
+            "https://api.openprovider.eu/v1beta/",
+            "https://api.openprovider.eu/v1beta/ssl/orders/7",
+        ),
+        ("http://[::1]:8080/v1beta", "http://[::1]:8080/v1beta/ssl/orders/7"),
+        ("https://bücher.example/api", "https://xn--bcher-kva.example/api/ssl/orders/7"),
+        ("http://127.0.0.1:8080/x%2Fy", "http://127.0.0.1:8080/x%2Fy/ssl/orders/7"),
+    ],
+)
+async def test_the_request_url_is_the_base_url_and_the_path(base_url: str, expected: str) -> None:
+    transport = Transport(
+        base_url, timeout=aiohttp.ClientTimeout(total=5), max_connections=2, user_agent="test"
+    )
+    try:
+        with aioresponses() as http:
+            http.get(expected, payload=ok({"id": ORDER}))
+            request = build_request("GetOrder", "GET", "/ssl/orders/7", idempotent=True)
+            await transport.send(request, "t")
+            [(method, url)] = http.requests
+    finally:
+        await transport.aclose()
+    assert (method, str(url)) == ("GET", expected)
 
 
 @pytest.mark.parametrize("base_path", ["/v1beta", "/my%20api/v1beta/", ""])
