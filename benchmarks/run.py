@@ -54,8 +54,8 @@ BENCHMARKS = (
 FULL: dict[str, Any] = {
     "concurrency": 100,
     "pairs": 15,
-    # The 0 ms pair ratios spread the widest (a quarter either side of the median on these
-    # shared cores): 40 pairs there give its median within about 2%, as two runs agree.
+    # The 0 ms pair ratios spread the widest (0.6 to 1.9 in one run on these shared cores):
+    # with 15 pairs its median moved by about 4% between runs; with 40, five gave 1.067-1.086.
     "overhead_pairs": {0: 40},
     "overhead_calls": 10_000,
     "latencies_ms": [0, 20],

@@ -91,9 +91,8 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         token: str | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        base = yarl.URL(self._base_url)
-        self._host = base.host or self._base_url
+        base = yarl.URL(base_url.rstrip("/"))
+        self._host = base.host or base_url
         # Each request's URL is made from the parsed base and the request's path, which the
         # SDK builds already encoded (ids and fixed words): no parsing of a new string, and no
         # entry in yarl's cache of parsed strings, for every call.
