@@ -55,7 +55,7 @@ FULL: dict[str, Any] = {
     "concurrency": 100,
     "pairs": 15,
     # The 0 ms pair ratios spread the widest (0.6 to 1.9 in one run on these shared cores):
-    # with 15 pairs its median moved by about 4% between runs; with 40, five gave 1.067-1.086.
+    # with 15 pairs its median moved by about 4% between runs; with 40, six gave 1.067-1.086.
     "overhead_pairs": {0: 40},
     "overhead_calls": 10_000,
     "latencies_ms": [0, 20],
@@ -76,6 +76,7 @@ FULL: dict[str, Any] = {
 QUICK: dict[str, Any] = {
     "concurrency": 100,
     "pairs": 2,
+    "overhead_pairs": {},
     "overhead_calls": 300,
     "latencies_ms": [0, 20],
     "instruction_calls": (200, 100),
@@ -115,7 +116,7 @@ def _overhead(s: dict[str, Any]) -> list[Metric]:
     c, calls = s["concurrency"], s["overhead_calls"]
     out: list[Metric] = []
     for latency in s["latencies_ms"]:
-        pairs = s.get("overhead_pairs", {}).get(latency, s["pairs"])
+        pairs = s["overhead_pairs"].get(latency, s["pairs"])
         orders = overhead.orders_needed(calls=calls, concurrency=c, pairs=pairs)
         with FakeServer(orders=orders, latency_ms=latency) as server:
             out += asyncio.run(

@@ -208,10 +208,15 @@ def _top_level_imports(source: str, filename: str) -> set[str]:
     return names
 
 
+def _normalised(distribution: str) -> str:
+    """A distribution's name as ``_declared`` holds it."""
+    return distribution.lower().replace("_", "-")
+
+
 def _declared(built: Built) -> set[str]:
     """The distributions the package requires, in any extra, by their normalised names."""
     return {
-        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        _normalised(re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0])
         for requirement in built.wheel_metadata().get_all("Requires-Dist") or ()
     }
 
@@ -228,7 +233,7 @@ def test_the_package_declares_every_distribution_it_imports(built: Built) -> Non
             for module in _top_level_imports(wheel.read(name).decode(), name):
                 if module in sys.stdlib_module_names or module == "openprovider_ssl":
                     continue
-                owners = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
+                owners = {_normalised(d) for d in distributions.get(module, [])}
                 if not owners & declared:
                     undeclared.setdefault(module, set()).add(name)
     assert undeclared == {}, f"imported by the package, but not declared: {undeclared}"
@@ -272,7 +277,7 @@ def test_everything_a_shipped_test_imports_is_shipped_or_installed(built: Built)
                     continue
                 if name in distributions and distributions[name] != ["openprovider-ssl"]:
                     continue
-                if name.lower().replace("_", "-") in declared:
+                if _normalised(name) in declared:
                     continue
                 missing.setdefault(name, set()).add(str(inside))
     assert missing == {}, f"imported by shipped files, but neither shipped nor installed: {missing}"
